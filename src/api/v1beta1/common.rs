@@ -1,0 +1,97 @@
+//! Types shared by several kinds of `v1beta1` (and reused unchanged by `v1alpha1`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A standard Kubernetes condition (`metav1.Condition`).
+///
+/// Timestamps are kept as the strings the API server wrote, so that objects round-trip exactly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// When `status` last changed (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub last_transition_time: String,
+    /// Human-readable details of the last transition; may be empty.
+    #[schemars(length(max = 32768))]
+    pub message: String,
+    /// The `metadata.generation` this condition was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub observed_generation: Option<i64>,
+    /// A CamelCase machine-readable cause of the last transition.
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"))]
+    pub reason: String,
+    /// `True`, `False` or `Unknown`.
+    #[schemars(schema_with = "crate::api::schema::string", extend("enum" = ["True", "False", "Unknown"]))]
+    pub status: String,
+    /// The aspect this condition reports on, in CamelCase (optionally prefixed by a DNS domain and `/`).
+    #[serde(rename = "type")]
+    #[schemars(
+        length(max = 316),
+        regex(
+            pattern = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+        )
+    )]
+    pub type_: String,
+}
+
+/// Reference to the MCPGroup an object belongs to.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct MCPGroupRef {
+    /// Name of the MCPGroup.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Namespace of the MCPGroup. Optional; when set it must equal the referring object's
+    /// namespace, since groups are never shared across namespaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Reference to an MCPExternalAuthConfig in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ExternalAuthConfigRef {
+    /// Name of the MCPExternalAuthConfig.
+    pub name: String,
+    /// Namespace of the MCPExternalAuthConfig. Optional; when set it must equal the referring
+    /// object's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Reference to one key of a Secret in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyRef {
+    /// Key within the Secret's data.
+    pub key: String,
+    /// Name of the Secret.
+    pub name: String,
+    /// Namespace of the Secret. Optional; when set it must equal the referring object's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Reference to an object by name only (`corev1.LocalObjectReference`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(extend("x-kubernetes-map-type" = "atomic"))]
+pub struct LocalObjectReference {
+    /// Name of the referenced object; required in practice although the schema allows it empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = ""))]
+    pub name: Option<String>,
+}
+
+/// Reference to one key of a Secret (`corev1.SecretKeySelector`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(extend("x-kubernetes-map-type" = "atomic"))]
+pub struct SecretKeySelector {
+    /// Key within the Secret's data.
+    pub key: String,
+    /// Name of the Secret; required in practice although the schema allows it empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = ""))]
+    pub name: Option<String>,
+    /// Whether the Secret or its key may be missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}

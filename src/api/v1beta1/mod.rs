@@ -1,0 +1,11 @@
+//! `toolhive.stacklok.dev/v1beta1`, the storage version.
+
+pub mod common;
+pub mod mcpgroup;
+pub mod mcpregistry;
+pub mod mcpserverentry;
+
+pub use common::*;
+pub use mcpgroup::*;
+pub use mcpregistry::*;
+pub use mcpserverentry::*;

@@ -1,0 +1,17 @@
+//! The subcommands, as thin adapters over the library.
+
+pub mod crds;
+
+use crate::cli::{Cli, Command};
+
+/// A failure the user can fix: reported as one line, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the parsed command line; `Ok(code)` is the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Crds(args) => crds::run(&args),
+    }
+}
