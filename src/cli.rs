@@ -1,8 +1,13 @@
-//! Command-line interface: one subcommand per job of the binary.
+//! Command-line interface: one subcommand per job of the binary. Every flag can also be set
+//! through an environment variable `MCP_OPERATOR_<FLAG>`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+
+use crate::logging::LogFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -12,12 +17,21 @@ use clap::{Parser, Subcommand};
     propagate_version = true
 )]
 pub struct Cli {
+    /// Log format: `text` for terminals, `json` for log collectors.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "MCP_OPERATOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log level or filter (`info`, `debug`, `mcp_operator=debug,info`); `RUST_LOG` takes precedence.
+    #[arg(long, global = true, default_value = "info", env = "MCP_OPERATOR_LOG_LEVEL")]
+    pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the webhooks (and, in a cluster, the controllers). Needs no flags on a laptop.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(Box<ServeArgs>),
     /// Print the four CustomResourceDefinitions (what manifests/crds/ holds).
     #[command(
         after_help = "Examples:\n  mcp-operator crds | kubectl apply --server-side -f -\n  mcp-operator crds --write manifests/crds"
@@ -25,7 +39,85 @@ pub enum Command {
     Crds(CrdsArgs),
 }
 
-#[derive(clap::Args, Debug)]
+const SERVE_EXAMPLES: &str = "Examples:
+  mcp-operator serve
+      Outside a cluster: webhooks on https://127.0.0.1:9443 with a development CA in certs/,
+      admin endpoints on http://127.0.0.1:8080.
+  mcp-operator serve --cert-mode files --tls-cert-file /tls/tls.crt --tls-key-file /tls/tls.key
+      Serve a certificate issued elsewhere (cert-manager); it is reloaded when the files change.
+  mcp-operator serve --remote-url-deny-cidrs 203.0.113.0/24 --remote-url-allow-cidrs 10.20.0.0/16";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CertMode {
+    /// A local development CA and certificate in --cert-dir, created on first start.
+    Dev,
+    /// PEM files from --tls-cert-file/--tls-key-file, issued by cert-manager or any other CA.
+    Files,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address of the HTTPS webhook listener [default: 127.0.0.1:9443 outside a cluster, 0.0.0.0:9443 in a pod].
+    #[arg(long, env = "MCP_OPERATOR_WEBHOOK_ADDR")]
+    pub webhook_addr: Option<SocketAddr>,
+    /// Address of the plain-HTTP admin listener (/livez, /readyz, /metrics)
+    /// [default: 127.0.0.1:8080 outside a cluster, 0.0.0.0:8080 in a pod].
+    #[arg(long, env = "MCP_OPERATOR_ADMIN_ADDR")]
+    pub admin_addr: Option<SocketAddr>,
+    /// Where the serving certificate comes from [default: dev].
+    #[arg(long, value_enum, env = "MCP_OPERATOR_CERT_MODE")]
+    pub cert_mode: Option<CertMode>,
+    /// Folder of the development CA and certificate (cert mode dev).
+    #[arg(long, default_value = "certs", env = "MCP_OPERATOR_CERT_DIR")]
+    pub cert_dir: PathBuf,
+    /// Extra DNS names or IPs for the development certificate (repeatable), e.g. host.docker.internal.
+    #[arg(long = "tls-san", value_name = "NAME", env = "MCP_OPERATOR_TLS_SAN", value_delimiter = ',')]
+    pub tls_sans: Vec<String>,
+    /// PEM certificate chain (cert mode files).
+    #[arg(long, env = "MCP_OPERATOR_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (cert mode files).
+    #[arg(long, env = "MCP_OPERATOR_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Seconds to keep serving after SIGTERM while endpoints are removed, before closing.
+    #[arg(long, default_value_t = 5, env = "MCP_OPERATOR_DRAIN_SECONDS")]
+    pub drain_seconds: u64,
+    /// Maximum number of simultaneous webhook connections.
+    #[arg(long, default_value_t = 4096, env = "MCP_OPERATOR_MAX_CONNECTIONS")]
+    pub max_connections: usize,
+}
+
+/// The remote-URL policy of MCPServerEntry admission.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
+    /// Extra CIDRs entries may never target (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "MCP_OPERATOR_REMOTE_URL_DENY_CIDRS")]
+    pub remote_url_deny_cidrs: Vec<IpNet>,
+    /// CIDRs allowed although private (comma-separated); never overrides loopback, link-local or metadata.
+    #[arg(long, value_delimiter = ',', env = "MCP_OPERATOR_REMOTE_URL_ALLOW_CIDRS")]
+    pub remote_url_allow_cidrs: Vec<IpNet>,
+    /// Extra host names (and their subdomains) entries may never target (comma-separated).
+    #[arg(long, value_delimiter = ',', env = "MCP_OPERATOR_REMOTE_URL_DENY_HOSTS")]
+    pub remote_url_deny_hosts: Vec<String>,
+    /// The cluster's DNS domain; names under it count as private.
+    #[arg(long, default_value = "cluster.local", env = "MCP_OPERATOR_CLUSTER_DOMAIN")]
+    pub cluster_domain: String,
+}
+
+impl PolicyArgs {
+    pub fn policy(&self) -> crate::admission::RemoteUrlPolicy {
+        crate::admission::RemoteUrlPolicy::new(
+            self.remote_url_deny_cidrs.clone(),
+            self.remote_url_allow_cidrs.clone(),
+            self.remote_url_deny_hosts.clone(),
+            &self.cluster_domain,
+        )
+    }
+}
+
+#[derive(Args, Debug)]
 pub struct CrdsArgs {
     /// Write one file per CRD (`<plural>.yaml`) into this directory instead of printing a stream.
     #[arg(long, value_name = "DIR", env = "MCP_OPERATOR_CRDS_WRITE")]

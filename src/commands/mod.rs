@@ -1,6 +1,7 @@
 //! The subcommands, as thin adapters over the library.
 
 pub mod crds;
+pub mod serve;
 
 use crate::cli::{Cli, Command};
 
@@ -11,7 +12,9 @@ pub struct UsageError(pub String);
 
 /// Runs the parsed command line; `Ok(code)` is the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    crate::logging::init(cli.log_format, &cli.log_level);
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Crds(args) => crds::run(&args),
     }
 }

@@ -1,0 +1,109 @@
+//! HTTP header rules shared by MCPServerEntry (forwarded headers) and VirtualMCPServer
+//! (passthrough headers).
+
+/// Headers the runtime refuses to set: hop-by-hop, framing and proxy-identity headers.
+pub const RESTRICTED: [&str; 17] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "http2-settings",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
+    "transfer-encoding",
+    "content-length",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_VALUE_LEN: usize = 8192;
+
+/// Whether `name` is an RFC 9110 token (`tchar+`).
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Why `name` is not a usable header name, if it is not.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("header name must not be empty".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Some(format!("header name must be at most {MAX_NAME_LEN} characters (has {})", name.len()));
+    }
+    (!is_token(name))
+        .then(|| format!("header name {name:?} is not a valid HTTP token (letters, digits and !#$%&'*+-.^_`|~ only)"))
+}
+
+/// Whether the runtime refuses to forward `name`.
+pub fn is_restricted(name: &str) -> bool {
+    RESTRICTED.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// Why `value` cannot be sent as a header value, if it cannot (never echoes the value).
+pub fn value_problem(value: &str) -> Option<String> {
+    if value.chars().count() > MAX_VALUE_LEN {
+        return Some(format!("header value must be at most {MAX_VALUE_LEN} characters"));
+    }
+    value
+        .chars()
+        .any(|c| c != '\t' && c.is_control())
+        .then(|| "header value must not contain control characters (CR, LF, NUL, …) other than tab".into())
+}
+
+/// Whether a header with this name probably carries a credential.
+pub fn looks_like_credential(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "authorization"
+        || lower == "cookie"
+        || ["token", "secret", "password", "api-key", "apikey", "auth"].iter().any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("X-API-Key") && is_token("a!#$%&'*+-.^_`|~z"));
+        for bad in ["", "X API", "X:Y", "Ä", "a\"b", "(x)", "a/b", "a@b", "a[b]"] {
+            assert!(!is_token(bad), "{bad}");
+        }
+        assert!(name_problem(&"a".repeat(255)).is_none());
+        assert!(name_problem(&"a".repeat(256)).is_some());
+    }
+
+    #[test]
+    fn restricted_is_case_insensitive() {
+        assert!(is_restricted("HOST") && is_restricted("X-Forwarded-For") && is_restricted("te"));
+        assert!(!is_restricted("X-Request-Id") && !is_restricted("Authorization"));
+    }
+
+    #[test]
+    fn values() {
+        assert!(value_problem("a\tb").is_none());
+        for bad in ["a\rb", "a\nb", "a\0b", "a\u{7f}b", "a\u{1b}b"] {
+            assert!(value_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(value_problem(&"v".repeat(8192)).is_none());
+        assert!(value_problem(&"v".repeat(8193)).is_some());
+    }
+
+    #[test]
+    fn credential_names() {
+        for name in ["Authorization", "cookie", "X-Auth-Token", "X-API-Key", "x-apikey", "Client-Secret", "DB-Password"]
+        {
+            assert!(looks_like_credential(name), "{name}");
+        }
+        for name in ["X-Request-Id", "Accept", "X-Tenant"] {
+            assert!(!looks_like_credential(name), "{name}");
+        }
+    }
+}

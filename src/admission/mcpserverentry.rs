@@ -1,0 +1,235 @@
+//! Admission rules and defaults of MCPServerEntry.
+
+use std::collections::BTreeMap;
+
+use super::finding::{Findings, Reason};
+use super::path::{field, index, key};
+use super::refs::{self, check_key, check_name, check_namespace};
+use super::remote_url::{UrlProblem, inspect};
+use super::{Check, Context, headers};
+use crate::api::v1beta1::{HeaderForward, MCPServerEntry, MCPServerEntrySpec};
+
+pub const DEFAULT_CA_KEY: &str = "ca.crt";
+pub const TRANSPORTS: [&str; 2] = ["sse", "streamable-http"];
+pub const MAX_HEADERS: usize = 64;
+
+const URL: &str = "spec.remoteUrl";
+
+/// The checks of an MCPServerEntry, in report order.
+pub const CHECKS: &[Check<MCPServerEntry>] = &[
+    ("entry.url", |e, ctx, out| check_url(&e.spec, ctx, out)),
+    ("entry.transport", |e, _, out| check_transport(&e.spec, out)),
+    ("entry.group", check_group),
+    ("entry.auth", |e, ctx, out| {
+        if let Some(auth) = &e.spec.external_auth_config_ref {
+            refs::check_ref(
+                &auth.name,
+                auth.namespace.as_deref(),
+                "spec.externalAuthConfigRef",
+                "MCPExternalAuthConfig",
+                ctx,
+                out,
+            );
+        }
+    }),
+    ("entry.ca", |e, _, out| check_ca(&e.spec, out)),
+    ("entry.header", |e, ctx, out| {
+        if let Some(forward) = &e.spec.header_forward {
+            check_headers(forward, ctx, out);
+        }
+    }),
+];
+
+fn check_url(spec: &MCPServerEntrySpec, ctx: &Context, out: &mut Findings) {
+    if spec.allow_private_endpoint == Some(true) {
+        out.warn(
+            "entry.private-endpoint",
+            "spec.allowPrivateEndpoint",
+            "the entry may target private network addresses",
+        );
+    }
+    let Some(raw) = spec.remote_url.as_deref().filter(|u| !u.is_empty()) else {
+        out.deny("entry.url.required", URL, Reason::Required, "a remote URL is required");
+        return;
+    };
+    let report = inspect(raw, ctx.policy);
+    let host = report.host.as_deref().unwrap_or_default();
+    for problem in &report.problems {
+        match problem {
+            UrlProblem::Syntax(why) => out.deny("entry.url.syntax", URL, Reason::Invalid, format!("URL {why}")),
+            UrlProblem::Credentials => out.deny(
+                "entry.url.credentials",
+                URL,
+                Reason::Invalid,
+                "must not contain credentials (user-info), which leak into status, logs and kubectl output; send them as a header with spec.headerForward.addHeadersFromSecret",
+            ),
+            UrlProblem::Blocked(why) => {
+                out.deny("entry.url.blocked-host", URL, Reason::Forbidden, format!("host {host} {why}"))
+            }
+            UrlProblem::Private(why) if spec.allow_private_endpoint != Some(true) => out.push(
+                super::Finding::deny(
+                    "entry.url.private-host",
+                    URL,
+                    Reason::Forbidden,
+                    format!("host {host} {why}; set spec.allowPrivateEndpoint: true to allow private endpoints"),
+                )
+                .spanning(["spec.allowPrivateEndpoint".to_string()]),
+            ),
+            UrlProblem::Private(_) => {}
+        }
+    }
+    if report.plain_http {
+        out.warn("entry.url.plain-http", URL, "uses http://; traffic and forwarded headers are not encrypted");
+    }
+    if report.has_fragment {
+        out.warn("entry.url.fragment", URL, "the #fragment is never sent to the server");
+    }
+    if report.plain_http && spec.ca_bundle_ref.is_some() {
+        out.warn("entry.ca.with-http", "spec.caBundleRef", "a CA bundle has no effect with an http:// URL");
+    }
+}
+
+fn check_transport(spec: &MCPServerEntrySpec, out: &mut Findings) {
+    match spec.transport.as_deref() {
+        None | Some("") => out.deny(
+            "entry.transport",
+            "spec.transport",
+            Reason::Required,
+            "transport is required (sse or streamable-http)",
+        ),
+        Some(t) if !TRANSPORTS.contains(&t) => out.deny(
+            "entry.transport",
+            "spec.transport",
+            Reason::Invalid,
+            format!("unsupported transport {t:?}; use sse or streamable-http"),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_group(entry: &MCPServerEntry, ctx: &Context, out: &mut Findings) {
+    let Some(group) = &entry.spec.group_ref else {
+        out.deny("entry.group", "spec.groupRef", Reason::Required, "every entry must name its MCPGroup in groupRef");
+        return;
+    };
+    check_name(&group.name, "spec.groupRef.name", out);
+    check_namespace(group.namespace.as_deref(), "spec.groupRef", "MCPGroup", ctx, out);
+    if ctx.cluster.group_exists(ctx.namespace, &group.name) == Some(false) {
+        out.warn(
+            "entry.group.missing",
+            "spec.groupRef.name",
+            format!("MCPGroup {:?} does not exist yet in namespace {:?}", group.name, ctx.namespace),
+        );
+    }
+}
+
+fn check_ca(spec: &MCPServerEntrySpec, out: &mut Findings) {
+    let Some(cm) = spec.ca_bundle_ref.as_ref().and_then(|ca| ca.config_map_ref.as_ref()) else { return };
+    let base = "spec.caBundleRef.configMapRef";
+    match cm.name.as_deref() {
+        None | Some("") => {
+            out.deny("entry.ca", field(base, "name"), Reason::Required, "the CA bundle ConfigMap name is required")
+        }
+        Some(name) => check_name(name, &field(base, "name"), out),
+    }
+    if let Some(k) = cm.key.as_deref().filter(|k| !k.is_empty()) {
+        check_key(k, &field(base, "key"), out);
+    }
+}
+
+fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
+    let base = "spec.headerForward";
+    let plain_base = field(base, "addPlaintextHeaders");
+    let secret_base = field(base, "addHeadersFromSecret");
+    let plain = forward.add_plaintext_headers.as_ref();
+    let secret = forward.add_headers_from_secret.as_deref().unwrap_or_default();
+    // Every header name with its path, plaintext first, for the duplicate check.
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut names: Vec<(String, &str)> =
+        plain.into_iter().flatten().map(|(n, _)| (key(&plain_base, n), n.as_str())).collect();
+    names.extend(
+        secret.iter().enumerate().map(|(i, h)| (field(&index(&secret_base, i), "headerName"), h.header_name.as_str())),
+    );
+    for (path, name) in names {
+        check_header_name(name, &path, out);
+        if let Some(first) = seen.insert(name.to_ascii_lowercase(), path.clone()) {
+            out.push(
+                super::Finding::deny(
+                    "entry.header.duplicate",
+                    &path,
+                    Reason::Duplicate,
+                    format!("header {name:?} is already set at {first} (names are case-insensitive)"),
+                )
+                .spanning([first]),
+            );
+        }
+    }
+    for (name, value) in plain.into_iter().flatten() {
+        let path = key(&plain_base, name);
+        if let Some(problem) = headers::value_problem(value) {
+            out.deny("entry.header.value", &path, Reason::Invalid, problem);
+        }
+        if headers::looks_like_credential(name) {
+            out.warn(
+                "entry.header.secret-in-plaintext",
+                &path,
+                "looks like a credential and is visible to anyone who can read the object; use addHeadersFromSecret",
+            );
+        }
+    }
+    if plain.map_or(0, BTreeMap::len) > MAX_HEADERS {
+        out.deny(
+            "entry.header.count",
+            &plain_base,
+            Reason::Invalid,
+            format!("at most {MAX_HEADERS} plaintext headers are allowed"),
+        );
+    }
+    if secret.len() > MAX_HEADERS {
+        out.deny(
+            "entry.header.count",
+            &secret_base,
+            Reason::Invalid,
+            format!("at most {MAX_HEADERS} secret-backed headers are allowed"),
+        );
+    }
+    for (i, header) in secret.iter().enumerate() {
+        let path = field(&index(&secret_base, i), "valueSecretRef");
+        let Some(secret_ref) = &header.value_secret_ref else {
+            out.deny(
+                "entry.header.secret-ref",
+                &path,
+                Reason::Required,
+                "valueSecretRef (Secret name and key) is required",
+            );
+            continue;
+        };
+        check_name(&secret_ref.name, &field(&path, "name"), out);
+        check_key(&secret_ref.key, &field(&path, "key"), out);
+        check_namespace(secret_ref.namespace.as_deref(), &path, "Secret", ctx, out);
+    }
+}
+
+fn check_header_name(name: &str, path: &str, out: &mut Findings) {
+    if let Some(problem) = headers::name_problem(name) {
+        let reason = if name.is_empty() { Reason::Required } else { Reason::Invalid };
+        out.deny("entry.header.name", path, reason, problem);
+    } else if headers::is_restricted(name) {
+        out.deny(
+            "entry.header.restricted",
+            path,
+            Reason::Forbidden,
+            format!("header {name:?} is managed by the proxy and cannot be forwarded"),
+        );
+    }
+}
+
+/// Mutating defaults; returns whether anything changed.
+pub fn apply_defaults(entry: &mut MCPServerEntry) -> bool {
+    let Some(cm) = entry.spec.ca_bundle_ref.as_mut().and_then(|ca| ca.config_map_ref.as_mut()) else { return false };
+    if cm.key.as_deref().is_none_or(str::is_empty) {
+        cm.key = Some(DEFAULT_CA_KEY.to_string());
+        return true;
+    }
+    false
+}

@@ -1,0 +1,58 @@
+//! The admission rule engine: pure functions over `v1beta1` objects that produce findings.
+//!
+//! Each kind has a table of checks (`Check`), so dispatch is data rather than string matching, and
+//! a panic in one check can be attributed to it. The same findings feed the webhook responses, the
+//! offline `validate` command, the controllers' `Valid` conditions and the metrics.
+
+pub mod engine;
+pub mod finding;
+pub mod headers;
+pub mod mcpgroup;
+pub mod mcpregistry;
+pub mod mcpserverentry;
+pub mod path;
+pub mod refs;
+pub mod remote_url;
+pub mod review;
+
+pub use engine::{AdmissionKind, Decision, Operation, Request, decide, kind_for_plural};
+pub use finding::{Finding, Findings, Reason, Severity};
+pub use remote_url::RemoteUrlPolicy;
+
+/// What the engine knows about the cluster, read from the controllers' informer caches.
+///
+/// Referential checks only ever warn, and are skipped when no cache is available, so admission
+/// never depends on the API server being reachable.
+pub trait ClusterView: Send + Sync {
+    /// Whether the MCPGroup exists; `None` when the cache cannot tell (no cluster, not synced).
+    fn group_exists(&self, namespace: &str, name: &str) -> Option<bool>;
+    /// Members of the group as `Kind/name`, sorted; `None` when the cache cannot tell.
+    fn group_members(&self, namespace: &str, name: &str) -> Option<Vec<String>>;
+}
+
+/// The view used without a cluster: knows nothing, so referential warnings are skipped.
+pub struct NoCluster;
+
+impl ClusterView for NoCluster {
+    fn group_exists(&self, _: &str, _: &str) -> Option<bool> {
+        None
+    }
+    fn group_members(&self, _: &str, _: &str) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// Everything a check may consult besides the object itself.
+pub struct Context<'a> {
+    pub operation: Operation,
+    /// Namespace the object lives in; references must stay inside it.
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub policy: &'a RemoteUrlPolicy,
+    pub cluster: &'a dyn ClusterView,
+    /// `metadata.annotations` of the object (the conversion annotation tells what `v1alpha1` said).
+    pub annotations: Option<&'a std::collections::BTreeMap<String, String>>,
+}
+
+/// One named check of a kind: `(id, function)`. The id names the check in a denial if it panics.
+pub type Check<T> = (&'static str, fn(&T, &Context, &mut Findings));

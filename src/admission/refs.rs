@@ -1,0 +1,152 @@
+//! Shared reference rules: `ref.name` (names and keys are well-formed) and `ref.cross-namespace`
+//! (references never leave the object's namespace).
+
+use super::Context;
+use super::finding::{Findings, Reason};
+use super::path::field;
+
+pub const REF_NAME: &str = "ref.name";
+pub const REF_CROSS_NAMESPACE: &str = "ref.cross-namespace";
+
+/// Why `name` is not a DNS-1123 subdomain, if it is not.
+pub fn dns1123_subdomain_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > 253 {
+        return Some(format!("must be at most 253 characters (has {})", name.len()));
+    }
+    if name.contains('/') {
+        return Some("must be a plain name; cross-namespace references are not allowed".into());
+    }
+    let labels_ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    (!labels_ok).then(|| {
+        "must be a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with an alphanumeric)"
+            .into()
+    })
+}
+
+/// Why `name` is not a DNS-1123 label (volume and container names), if it is not.
+pub fn dns1123_label_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > 63 {
+        return Some(format!("must be at most 63 characters (has {})", name.len()));
+    }
+    let ok = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    (!ok).then(|| {
+        "must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with an alphanumeric)".into()
+    })
+}
+
+/// Whether `name` is a DNS-1035 label of at most `max` characters (Service names).
+pub fn dns1035_label_problem(name: &str, max: usize) -> Option<String> {
+    if name.len() > max {
+        return Some(format!("must be at most {max} characters (has {})", name.len()));
+    }
+    let ok = name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.ends_with('-');
+    (!ok).then(|| {
+        "must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ending with an alphanumeric)"
+            .into()
+    })
+}
+
+/// Why `key` is not a valid Secret/ConfigMap key, if it is not.
+pub fn data_key_problem(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if key.len() > 253 {
+        return Some(format!("must be at most 253 characters (has {})", key.len()));
+    }
+    let ok = key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if !ok {
+        return Some("must consist of alphanumerics, '-', '_' or '.'".into());
+    }
+    (key == "." || key == "..").then(|| "must not be '.' or '..'".into())
+}
+
+/// Checks a reference's name: `path` is the name field.
+pub fn check_name(name: &str, path: &str, out: &mut Findings) {
+    if let Some(problem) = dns1123_subdomain_problem(name) {
+        let reason = if name.is_empty() { Reason::Required } else { Reason::Invalid };
+        let reason = if name.contains('/') { Reason::Forbidden } else { reason };
+        out.deny(REF_NAME, path, reason, format!("name {problem}"));
+    }
+}
+
+/// Checks a Secret or ConfigMap key: `path` is the key field.
+pub fn check_key(key: &str, path: &str, out: &mut Findings) {
+    if let Some(problem) = data_key_problem(key) {
+        let reason = if key.is_empty() { Reason::Required } else { Reason::Invalid };
+        out.deny(REF_NAME, path, reason, format!("key {problem}"));
+    }
+}
+
+/// Checks an optional `namespace` of a reference at `ref_path` to an object of kind `target`.
+pub fn check_namespace(namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
+    if let Some(ns) = namespace
+        && ns != ctx.namespace
+    {
+        out.deny(
+            REF_CROSS_NAMESPACE,
+            field(ref_path, "namespace"),
+            Reason::Forbidden,
+            format!(
+                "cross-namespace references are not allowed; the {target} must be in namespace \"{}\"",
+                ctx.namespace
+            ),
+        );
+    }
+}
+
+/// Checks a name-and-namespace reference at `ref_path`.
+pub fn check_ref(name: &str, namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
+    check_name(name, &field(ref_path, "name"), out);
+    check_namespace(namespace, ref_path, target, ctx, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomain_names() {
+        for ok in ["a", "my-group", "a.b-c.d", "0abc", &"a".repeat(253)] {
+            assert_eq!(dns1123_subdomain_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "A", "-a", "a-", "a..b", "a_b", "a b", &"a".repeat(254), "ns/name", "a.", ".a"] {
+            assert!(dns1123_subdomain_problem(bad).is_some(), "{bad}");
+        }
+        assert!(dns1123_subdomain_problem("team-b/group").unwrap().contains("cross-namespace"));
+    }
+
+    #[test]
+    fn data_keys() {
+        for ok in ["ca.crt", ".pgpass", "A_b-c.d", &"k".repeat(253)] {
+            assert_eq!(data_key_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "a/b", "a b", "ä", ".", "..", &"k".repeat(254)] {
+            assert!(data_key_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dns1035_labels() {
+        assert_eq!(dns1035_label_problem("vmcp-1", 58), None);
+        assert_eq!(dns1035_label_problem(&"a".repeat(58), 58), None);
+        for bad in ["1abc", "a.b", "A", "a-", "", &"a".repeat(59)] {
+            assert!(dns1035_label_problem(bad, 58).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The `admission.k8s.io/v1` AdmissionReview protocol around the engine, as a pure function from
+//! request bytes to response JSON, shared by the HTTPS server and the fuzz target.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::engine::{AdmissionKind, Decision, Mode, Operation, Request, decide};
+use super::finding::{Finding, Findings, Reason};
+use super::{ClusterView, RemoteUrlPolicy};
+use crate::api::crd::GROUP;
+
+pub const REVIEW_API_VERSION: &str = "admission.k8s.io/v1";
+
+/// A body that is not a usable AdmissionReview and has no uid to answer to: HTTP 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadReview(pub String);
+
+impl BadReview {
+    /// The JSON body of the 400 response.
+    pub fn body(&self) -> Value {
+        json!({ "error": self.0 })
+    }
+}
+
+/// What happened, for logs and metrics (never object contents).
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub uid: String,
+    pub operation: String,
+    pub namespace: String,
+    pub name: String,
+    pub allowed: bool,
+    pub patched: bool,
+    pub findings: Findings,
+}
+
+/// A well-formed response review and its summary.
+#[derive(Debug, Clone)]
+pub struct Reviewed {
+    pub response: Value,
+    pub summary: Summary,
+}
+
+/// Handles one AdmissionReview body for `kind` at `/validate` or `/mutate`.
+pub fn handle(
+    body: &[u8],
+    kind: AdmissionKind,
+    mode: Mode,
+    policy: &RemoteUrlPolicy,
+    cluster: &dyn ClusterView,
+) -> Result<Reviewed, BadReview> {
+    let review: Value = serde_json::from_slice(body).map_err(|e| BadReview(format!("body is not valid JSON: {e}")))?;
+    let request = review
+        .get("request")
+        .ok_or_else(|| BadReview(shape_problem(&review).unwrap_or("the review has no request".into())))?;
+    let uid = match request.get("uid") {
+        Some(Value::String(uid)) if !uid.is_empty() => uid.clone(),
+        _ => return Err(BadReview("request.uid is missing or not a non-empty string".into())),
+    };
+    // From here on every problem is answered as a denial the API server can relay.
+    if let Some(problem) = shape_problem(&review) {
+        return Ok(refusal(uid, kind, &problem));
+    }
+    let operation_text = request.get("operation").and_then(Value::as_str).unwrap_or_default();
+    let Some(operation) = Operation::parse(operation_text) else {
+        return Ok(refusal(
+            uid,
+            kind,
+            &format!("request.operation {operation_text:?} is not CREATE, UPDATE, DELETE or CONNECT"),
+        ));
+    };
+    if let Some(problem) = kind_problem(request, kind) {
+        return Ok(refusal(uid, kind, &problem));
+    }
+    let object = request.get("object").filter(|o| !o.is_null());
+    let old_object = request.get("oldObject").filter(|o| !o.is_null());
+    let str_at = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string);
+    let metadata = object.or(old_object).and_then(|o| o.get("metadata"));
+    let namespace = str_at(Some(request), "namespace")
+        .filter(|n| !n.is_empty())
+        .or_else(|| str_at(metadata, "namespace"))
+        .unwrap_or_else(|| "default".into());
+    let name = str_at(metadata, "name")
+        .filter(|n| !n.is_empty())
+        .or_else(|| str_at(Some(request), "name"))
+        .unwrap_or_default();
+    let sub_resource = str_at(Some(request), "subResource").filter(|s| !s.is_empty());
+    let req = Request {
+        operation,
+        namespace: &namespace,
+        name: &name,
+        object,
+        old_object,
+        sub_resource: sub_resource.as_deref(),
+    };
+    let decision = decide(kind, mode, &req, policy, cluster);
+    let response = response_for(&uid, kind, &name, &decision);
+    let summary = Summary {
+        uid,
+        operation: operation_text.to_string(),
+        namespace,
+        name,
+        allowed: decision.allowed(),
+        patched: decision.patch.is_some(),
+        findings: decision.findings,
+    };
+    Ok(Reviewed { response, summary })
+}
+
+fn shape_problem(review: &Value) -> Option<String> {
+    if !review.is_object() {
+        return Some("body is not a JSON object".into());
+    }
+    let api_version = review.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    if api_version != REVIEW_API_VERSION {
+        return Some(format!("apiVersion {api_version:?} is not {REVIEW_API_VERSION}"));
+    }
+    let kind = review.get("kind").and_then(Value::as_str).unwrap_or_default();
+    (kind != "AdmissionReview").then(|| format!("kind {kind:?} is not AdmissionReview"))
+}
+
+/// The request must be about the kind the path names.
+fn kind_problem(request: &Value, kind: AdmissionKind) -> Option<String> {
+    let requested = request.get("kind").and_then(|k| k.get("kind")).and_then(Value::as_str);
+    let group = request.get("kind").and_then(|k| k.get("group")).and_then(Value::as_str);
+    let object_kind = ["object", "oldObject"].iter().find_map(|k| request.get(*k)?.get("kind")?.as_str());
+    match (requested, group, object_kind) {
+        (Some(r), _, _) if r != kind.kind() => {
+            Some(format!("request is for kind {r:?}, but this endpoint serves {}", kind.kind()))
+        }
+        (_, Some(g), _) if g != GROUP => Some(format!("request is for group {g:?}, but this endpoint serves {GROUP}")),
+        (_, _, Some(o)) if o != kind.kind() => {
+            Some(format!("object is of kind {o:?}, but this endpoint serves {}", kind.kind()))
+        }
+        _ => None,
+    }
+}
+
+/// A denial for a review that has a uid but cannot be evaluated.
+fn refusal(uid: String, kind: AdmissionKind, problem: &str) -> Reviewed {
+    let mut findings = Findings::default();
+    findings.deny("review.invalid", "", Reason::Invalid, problem.to_string());
+    let decision = Decision { findings: findings.clone(), patch: None };
+    Reviewed {
+        response: response_for(&uid, kind, "", &decision),
+        summary: Summary { uid, allowed: false, findings, ..Summary::default() },
+    }
+}
+
+fn line(finding: &Finding) -> String {
+    if finding.field.is_empty() { finding.cause_message() } else { finding.to_string() }
+}
+
+/// Builds the response review for `decision`.
+pub fn response_for(uid: &str, kind: AdmissionKind, name: &str, decision: &Decision) -> Value {
+    let mut response = json!({ "uid": uid, "allowed": decision.allowed() });
+    let warnings: Vec<String> = decision.findings.warnings().map(line).collect();
+    if !warnings.is_empty() {
+        response["warnings"] = json!(warnings);
+    }
+    if !decision.allowed() {
+        let denials: Vec<&Finding> = decision.findings.denials().collect();
+        let message = denials.iter().map(|f| line(f)).collect::<Vec<_>>().join("; ");
+        let causes: Vec<Value> = denials
+            .iter()
+            .map(|f| json!({ "reason": f.reason.as_cause(), "field": f.field, "message": f.cause_message() }))
+            .collect();
+        response["status"] = json!({
+            "metadata": {},
+            "status": "Failure",
+            "code": 422,
+            "reason": "Invalid",
+            "message": message,
+            "details": { "name": name, "group": GROUP, "kind": kind.kind(), "causes": causes },
+        });
+    }
+    if let Some(patch) = &decision.patch
+        && let Ok(bytes) = serde_json::to_vec(patch)
+    {
+        response["patchType"] = json!("JSONPatch");
+        response["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+    }
+    json!({ "apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": response })
+}

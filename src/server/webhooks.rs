@@ -1,0 +1,142 @@
+//! Routes of the webhook listener: `/validate/{plural}`, `/mutate/{plural}` and `/convert`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tower_http::timeout::TimeoutLayer;
+
+use super::Limits;
+use crate::admission::engine::Mode;
+use crate::admission::review::{self, Reviewed};
+use crate::admission::{ClusterView, RemoteUrlPolicy, kind_for_plural};
+use crate::metrics::{AdmissionLabels, EndpointLabels, FindingLabels, Metrics};
+
+/// Bodies above this size are evaluated on the blocking pool, off the async workers.
+const INLINE_BODY_LIMIT: usize = 256 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct WebhookState {
+    pub policy: Arc<RemoteUrlPolicy>,
+    pub cluster: Arc<dyn ClusterView>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: WebhookState, limits: Limits) -> Router {
+    Router::new()
+        .route("/validate/{plural}", post(validate))
+        .route("/mutate/{plural}", post(mutate))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .with_state(state)
+}
+
+fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such endpoint; use /validate/{plural}, /mutate/{plural} or /convert")
+}
+
+/// Whether the request declares a JSON body (`application/json`, parameters allowed).
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn validate(state: State<WebhookState>, plural: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    admission(state.0, Mode::Validate, &plural, &headers, body).await
+}
+
+async fn mutate(state: State<WebhookState>, plural: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    admission(state.0, Mode::Mutate, &plural, &headers, body).await
+}
+
+async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let endpoint = match mode {
+        Mode::Validate => "validate",
+        Mode::Mutate => "mutate",
+    };
+    let Some(kind) = kind_for_plural(plural) else {
+        return json_error(StatusCode::NOT_FOUND, format!("no webhook for resource {plural:?}"));
+    };
+    if !is_json(headers) {
+        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+    }
+    let result = if body.len() > INLINE_BODY_LIMIT {
+        let state = state.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            review::handle(&body, kind, mode, &state.policy, state.cluster.as_ref())
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "review evaluation failed"),
+        }
+    } else {
+        review::handle(&body, kind, mode, &state.policy, state.cluster.as_ref())
+    };
+    let (status, body, outcome) = match result {
+        Ok(reviewed) => {
+            let outcome = record(&state.metrics, endpoint, kind.kind(), &reviewed);
+            (StatusCode::OK, reviewed.response, outcome)
+        }
+        Err(bad) => {
+            tracing::info!(endpoint, kind = kind.kind(), problem = %bad, "rejected a malformed admission review");
+            (StatusCode::BAD_REQUEST, bad.body(), "bad_request")
+        }
+    };
+    state
+        .metrics
+        .admission_requests
+        .get_or_create(&AdmissionLabels { endpoint, kind: kind.kind(), outcome, code: status.as_u16() })
+        .inc();
+    state
+        .metrics
+        .admission_duration
+        .get_or_create(&EndpointLabels { endpoint })
+        .observe(started.elapsed().as_secs_f64());
+    json_response(status, &body)
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Logs the decision and counts its findings; returns the outcome label.
+fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewed: &Reviewed) -> &'static str {
+    let summary = &reviewed.summary;
+    for finding in summary.findings.iter() {
+        let outcome = if finding.is_denial() { "denied" } else { "warned" };
+        metrics.admission_findings.get_or_create(&FindingLabels { rule: finding.rule, outcome }).inc();
+    }
+    let rules: Vec<&str> = summary.findings.iter().map(|f| f.rule).collect();
+    if summary.allowed {
+        tracing::debug!(endpoint, kind, uid = %summary.uid, operation = %summary.operation, namespace = %summary.namespace,
+            name = %summary.name, patched = summary.patched, ?rules, "admitted");
+    } else {
+        tracing::info!(endpoint, kind, uid = %summary.uid, operation = %summary.operation, namespace = %summary.namespace,
+            name = %summary.name, ?rules, "denied");
+    }
+    match (summary.allowed, summary.patched) {
+        (false, _) => "denied",
+        (true, true) => "patched",
+        (true, false) => "allowed",
+    }
+}
