@@ -136,6 +136,33 @@ pub const MCPSERVERENTRY: Kind = Kind {
     },
 };
 
+pub const VIRTUALMCPSERVER: Kind = Kind {
+    kind: "VirtualMCPServer",
+    plural: "virtualmcpservers",
+    singular: "virtualmcpserver",
+    short_names: &["vmcp", "virtualmcp"],
+    printer_columns: &[
+        col("Phase", "string", ".status.phase"),
+        col("URL", "string", ".status.url"),
+        col("Backends", "integer", ".status.backendCount"),
+        AGE,
+        col("Ready", "string", ".status.conditions[?(@.type=='Ready')].status"),
+    ],
+    conversion_webhook: true,
+    versions: || {
+        vec![
+            Version::of::<v1alpha1::VirtualMCPServerSpec, v1beta1::VirtualMCPServerStatus>(
+                "v1alpha1",
+                "VirtualMCPServer at the deprecated v1alpha1 version. Also accepts the older shapes (top-level aggregation, composite tools and operational settings, tokenCache, inline OIDC, legacy backend auth types), which convert to v1beta1 without loss.",
+            ),
+            Version::of::<v1beta1::VirtualMCPServerSpec, v1beta1::VirtualMCPServerStatus>(
+                "v1beta1",
+                "VirtualMCPServer puts all MCP backends of an MCPGroup behind one MCP endpoint, with its own client authentication, backend authentication, tool aggregation and composite tools.",
+            ),
+        ]
+    },
+};
+
 pub const MCPREGISTRY: Kind = Kind {
     kind: "MCPRegistry",
     plural: "mcpregistries",
@@ -166,7 +193,7 @@ pub const MCPREGISTRY: Kind = Kind {
 };
 
 /// The kinds this operator serves, in the order their CRDs are printed.
-pub const KINDS: [&Kind; 3] = [&MCPGROUP, &MCPSERVERENTRY, &MCPREGISTRY];
+pub const KINDS: [&Kind; 4] = [&MCPGROUP, &MCPSERVERENTRY, &VIRTUALMCPSERVER, &MCPREGISTRY];
 
 /// The kind whose plural is `plural`.
 pub fn kind_by_plural(plural: &str) -> Option<&'static Kind> {

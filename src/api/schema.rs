@@ -6,6 +6,7 @@
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The structural schema of `T`, ready to be placed in a CRD.
@@ -110,4 +111,12 @@ pub fn integer(_: &mut SchemaGenerator) -> Schema {
 /// A string, for fields typed loosely in Rust so that admission can report bad values itself.
 pub fn string(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string" })
+}
+
+/// One `x-kubernetes-validations` entry, for rules that several schemas must carry word for word
+/// (`#[schemars(extend("x-kubernetes-validations" = [RULE, ...]))]`).
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CelRule {
+    pub rule: &'static str,
+    pub message: &'static str,
 }

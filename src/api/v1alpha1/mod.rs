@@ -6,7 +6,9 @@
 pub mod mcpgroup;
 pub mod mcpregistry;
 pub mod mcpserverentry;
+pub mod virtualmcpserver;
 
 pub use mcpgroup::*;
 pub use mcpregistry::*;
 pub use mcpserverentry::*;
+pub use virtualmcpserver::{VirtualMCPServer, VirtualMCPServerSpec};
