@@ -31,11 +31,9 @@ fn every_seed_example_reads_as_v1alpha1() {
 
 /// A value valid for `schema` with every property present, and unknown fields wherever the node
 /// preserves them.
-fn sample(schema: &Value, depth: usize) -> Value {
-    if let Some(default) = schema.get("default") {
-        if !default.is_object() && !default.is_array() {
-            return default.clone();
-        }
+fn sample(schema: &Value) -> Value {
+    if let Some(default) = schema.get("default").filter(|d| !d.is_object() && !d.is_array()) {
+        return default.clone();
     }
     if let Some(first) = schema["enum"].as_array().and_then(|e| e.iter().find(|v| *v != "")) {
         return first.clone();
@@ -49,14 +47,14 @@ fn sample(schema: &Value, depth: usize) -> Value {
         Some("integer") => json!(schema["minimum"].as_i64().unwrap_or(1).max(1)),
         Some("number") => json!(1.5),
         Some("boolean") => json!(true),
-        Some("array") => json!([sample(&schema["items"], depth + 1)]),
+        Some("array") => json!([sample(&schema["items"])]),
         Some("object") | None => {
             let mut out = Map::new();
             for (name, child) in schema["properties"].as_object().into_iter().flatten() {
-                out.insert(name.clone(), sample(child, depth + 1));
+                out.insert(name.clone(), sample(child));
             }
             if schema["additionalProperties"].is_object() {
-                out.insert("someKey".into(), sample(&schema["additionalProperties"], depth + 1));
+                out.insert("someKey".into(), sample(&schema["additionalProperties"]));
             }
             if preserve {
                 out.insert("fieldFromTheFuture".into(), json!({ "nested": [1, "two", { "three": true }] }));
@@ -84,8 +82,8 @@ fn assert_round_trips<T: DeserializeOwned + Serialize>(plural: &str, kind: &str)
         "apiVersion": "toolhive.stacklok.dev/v1beta1",
         "kind": kind,
         "metadata": { "name": "sample", "namespace": "team-a", "labels": { "a": "b" }, "generation": 2 },
-        "spec": sample(&spec, 0),
-        "status": sample(&status, 0),
+        "spec": sample(&spec),
+        "status": sample(&status),
     });
     let typed: T = match serde_path_to_error::deserialize(&object) {
         Ok(t) => t,
@@ -109,7 +107,7 @@ fn every_reference_field_of_v1beta1_round_trips_through_the_types() {
 #[test]
 fn the_sample_generator_fills_every_field() {
     let (spec, _) = reference_spec_and_status("mcpserverentries");
-    let sample = sample(&spec, 0);
+    let sample = sample(&spec);
     assert_eq!(sample["headerForward"]["addHeadersFromSecret"][0]["valueSecretRef"]["key"], "value");
     assert_eq!(sample["transport"], "sse");
     assert_eq!(sample["allowPrivateEndpoint"], false);
