@@ -32,6 +32,12 @@ pub enum Command {
     /// Run the webhooks (and, in a cluster, the controllers). Needs no flags on a laptop.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<ServeArgs>),
+    /// Print the whole in-cluster installation (CRDs, namespace, RBAC, Deployment, Service,
+    /// PodDisruptionBudget, webhook configurations) as YAML.
+    #[command(
+        after_help = "Examples:\n  mcp-operator manifests | kubectl apply --server-side -f -\n  mcp-operator manifests --namespace platform --image registry.example/mcp-operator:v1\n  mcp-operator manifests --write manifests    # regenerate the kustomization (kubectl apply -k manifests/)"
+    )]
+    Manifests(ManifestsArgs),
     /// Print the four CustomResourceDefinitions (what manifests/crds/ holds).
     #[command(
         after_help = "Examples:\n  mcp-operator crds | kubectl apply --server-side -f -\n  mcp-operator crds --write manifests/crds"
@@ -115,6 +121,19 @@ impl PolicyArgs {
             &self.cluster_domain,
         )
     }
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestsArgs {
+    /// Namespace of the operator's Deployment, Service, Secret and Lease.
+    #[arg(long, default_value = crate::deploy::DEFAULT_NAMESPACE, env = "MCP_OPERATOR_NAMESPACE")]
+    pub namespace: String,
+    /// Container image of the operator [default: the image of this release].
+    #[arg(long, env = "MCP_OPERATOR_IMAGE")]
+    pub image: Option<String>,
+    /// Write the files of the kustomization into this directory instead of printing one stream.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -243,8 +243,19 @@ pub fn conversion(kind: &Kind, namespace: &str) -> Value {
     })
 }
 
-/// The CustomResourceDefinition of `kind`, as JSON.
+/// The CustomResourceDefinition of `kind`, as JSON, converting through the webhook Service in the
+/// default namespace.
 pub fn crd(kind: &Kind) -> Value {
+    crd_in_namespace(kind, DEFAULT_NAMESPACE)
+}
+
+/// The CRD of `kind` whose conversion webhook Service lives in `namespace`.
+pub fn crd_in_namespace(kind: &Kind, namespace: &str) -> Value {
+    crd_with_conversion(kind, conversion(kind, namespace))
+}
+
+/// The CRD of `kind` with the given `spec.conversion` stanza.
+pub fn crd_with_conversion(kind: &Kind, conversion: Value) -> Value {
     let versions: Vec<Value> = (kind.versions)()
         .iter()
         .map(|v| {
@@ -286,7 +297,7 @@ pub fn crd(kind: &Kind) -> Value {
                 "categories": [CATEGORY],
             },
             "scope": "Namespaced",
-            "conversion": conversion(kind, DEFAULT_NAMESPACE),
+            "conversion": conversion,
             "versions": versions,
         },
     })
