@@ -32,6 +32,10 @@ pub enum Command {
     /// Run the webhooks (and, in a cluster, the controllers). Needs no flags on a laptop.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<ServeArgs>),
+    /// Point a cluster at a locally running `serve`: apply the CRDs and webhook configurations with
+    /// the local CA bundle (or remove them again with --uninstall).
+    #[command(after_help = INSTALL_EXAMPLES)]
+    Install(InstallArgs),
     /// Print the whole in-cluster installation (CRDs, namespace, RBAC, Deployment, Service,
     /// PodDisruptionBudget, webhook configurations) as YAML.
     #[command(
@@ -52,6 +56,32 @@ const SERVE_EXAMPLES: &str = "Examples:
   mcp-operator serve --cert-mode files --tls-cert-file /tls/tls.crt --tls-key-file /tls/tls.key
       Serve a certificate issued elsewhere (cert-manager); it is reloaded when the files change.
   mcp-operator serve --remote-url-deny-cidrs 203.0.113.0/24 --remote-url-allow-cidrs 10.20.0.0/16";
+
+const INSTALL_EXAMPLES: &str = "Examples:
+  mcp-operator install --webhook-url https://127.0.0.1:9443
+      For a cluster on this machine (kind, k3d with host networking); then run `mcp-operator serve`.
+  mcp-operator install --webhook-url https://host.docker.internal:9443
+      For a cluster in containers; then run `mcp-operator serve --tls-san host.docker.internal --webhook-addr 0.0.0.0:9443`.
+  mcp-operator install --uninstall
+      Remove the webhook configurations and set the CRDs' conversion back to None.
+  mcp-operator install --uninstall --crds
+      Also delete the CRDs — and with them every object of these kinds.";
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Base URL of the running `serve` as the API server can reach it (https://HOST:PORT).
+    #[arg(long, env = "MCP_OPERATOR_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Remove what install added instead.
+    #[arg(long)]
+    pub uninstall: bool,
+    /// With --uninstall: delete the CRDs too, which deletes every object of these kinds.
+    #[arg(long, requires = "uninstall")]
+    pub crds: bool,
+    /// Folder of the development CA (shared with `serve --cert-dir`).
+    #[arg(long, default_value = "certs", env = "MCP_OPERATOR_CERT_DIR")]
+    pub cert_dir: PathBuf,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CertMode {

@@ -1,6 +1,7 @@
 //! The subcommands, as thin adapters over the library.
 
 pub mod crds;
+pub mod install;
 pub mod manifests;
 pub mod serve;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     crate::logging::init(cli.log_format, &cli.log_level);
     match cli.command {
         Command::Serve(args) => serve::run(&args),
+        Command::Install(args) => install::run(&args),
         Command::Manifests(args) => manifests::run(&args),
         Command::Crds(args) => crds::run(&args),
     }

@@ -2,6 +2,7 @@
 //! Service, PodDisruptionBudget, webhook configurations and CRDs. `mcp-operator manifests` prints
 //! it and `manifests/` holds the same as a kustomization.
 
+pub mod install;
 pub mod rbac;
 pub mod webhooks;
 pub mod workload;

@@ -120,3 +120,4 @@ pub async fn get_plain(url: &str) -> (StatusCode, String) {
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
+pub mod fake_api;
