@@ -1,9 +1,14 @@
 //! Certificates: generation of a CA and serving certificates, the local development folder, and
 //! the hot-swappable rustls resolver the TLS listener serves from.
 
+pub mod cabundle;
 pub mod dev;
+pub mod files;
 pub mod generate;
+pub mod maintain;
 pub mod resolver;
+pub mod rotation;
+pub mod secret;
 
 pub use generate::{CertBundle, generate_ca, issue_serving};
 pub use resolver::SwappableResolver;
