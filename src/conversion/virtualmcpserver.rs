@@ -308,6 +308,12 @@ mod tests {
                 Some(r#"{"spec":{"tokenCache":{"provider":"redis","redis":{"address":"r:6379"}}}}"#),
             ),
             (
+                "floats in kept values survive exactly",
+                with_auth(json!({"tokenCache": {"memory": {"ttlOffset": 6.15536120246905e-113}}})),
+                with_auth(json!({})),
+                Some(r#"{"spec":{"tokenCache":{"memory":{"ttlOffset":6.15536120246905e-113}}}}"#),
+            ),
+            (
                 "mixed becomes discovered",
                 with_auth(json!({"outgoingAuth": {"source": "mixed"}})),
                 with_auth(json!({"outgoingAuth": {"source": "discovered"}})),
