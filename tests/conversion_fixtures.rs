@@ -111,6 +111,7 @@ fn a_batch_of_500_virtual_servers_converts_exactly_and_quickly() {
     assert_eq!(serde_json::from_slice::<Value>(&response_body).expect("body is JSON"), expected);
     assert_eq!(response.objects.len(), 500);
 
+    eprintln!("500 objects: {elapsed:?}");
     // The budget is for release builds; a debug build only has to stay clear of anything quadratic.
     let budget = if cfg!(debug_assertions) { Duration::from_millis(1000) } else { Duration::from_millis(25) };
     assert!(elapsed < budget, "500 objects took {elapsed:?} (budget {budget:?}, body {} bytes)", body.len());

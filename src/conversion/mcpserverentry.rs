@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{LegacyShapes, Record};
+use super::{LegacyShapes, Record, group_ref, group_ref_name};
 
 pub(super) struct MCPServerEntry;
 
@@ -49,11 +49,10 @@ impl LegacyShapes for MCPServerEntry {
                 record.legacy.remote_url_key = Some(RemoteUrlKey::RemoteURL);
             }
         }
-        if let Some(group_ref) = spec.get_mut(GROUP_REF)
-            && let Value::String(name) = group_ref
+        if let Some(value) = spec.get_mut(GROUP_REF)
+            && let Value::String(name) = value
         {
-            let name = std::mem::take(name);
-            *group_ref = Value::Object(Map::from_iter([("name".to_owned(), Value::String(name))]));
+            *value = group_ref(std::mem::take(name));
             record.legacy.group_ref = Some(GroupRefForm::String);
         }
     }
@@ -65,20 +64,11 @@ impl LegacyShapes for MCPServerEntry {
             spec.insert(LEGACY_REMOTE_URL.to_owned(), url);
         }
         if record.legacy.group_ref.is_some()
-            && let Some(group_ref) = spec.get_mut(GROUP_REF)
-            && let Some(name) = group_name_only(group_ref)
+            && let Some(value) = spec.get_mut(GROUP_REF)
+            && let Some(name) = group_ref_name(value).map(str::to_owned)
         {
-            *group_ref = Value::String(name);
+            *value = Value::String(name);
         }
-    }
-}
-
-/// The name of a `groupRef` object that holds nothing but a string `name`.
-fn group_name_only(group_ref: &Value) -> Option<String> {
-    let fields = group_ref.as_object()?;
-    match (fields.len(), fields.get("name")) {
-        (1, Some(Value::String(name))) => Some(name.clone()),
-        _ => None,
     }
 }
 

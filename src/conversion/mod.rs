@@ -12,9 +12,19 @@
 //! `v1beta1` shows up through `v1alpha1` too; only values with no place in `v1beta1` are kept
 //! verbatim. Restoring a form is skipped when the `v1beta1` value no longer matches it.
 //!
+//! A `v1alpha1` object that already carries a value under the annotation's key keeps it: the record
+//! holds it as `original`, and converting back puts it back.
+//!
+//! The round trip `v1beta1 → v1alpha1 → v1beta1` is exact for what the API server can store at
+//! `v1beta1`: objects valid against the `v1beta1` schema (which prunes or rejects the
+//! `v1alpha1`-only shapes) and objects converted up, whose record conversion wrote. A record edited
+//! by hand, or made stale by a later `v1beta1` edit, is applied as far as it still fits and then
+//! dropped: the object keeps its meaning and loses only the stale form.
+//!
 //! "Present" means the key exists, `null` included: the API server prunes nulls from these
 //! non-nullable fields before it asks for a conversion, and treating a stray `null` as a value keeps
-//! the round trip exact without more bookkeeping.
+//! the round trip exact without more bookkeeping. Likewise a `spec` (or `spec.config`,
+//! `outgoingAuth`, …) that is not an object is carried over as written.
 
 mod mcpserverentry;
 pub mod review;
@@ -39,14 +49,14 @@ pub const ANNOTATION: &str = "conversion.toolhive.stacklok.dev/v1alpha1";
 pub enum ConversionError {
     #[error("the object is not a JSON object")]
     NotAnObject,
-    #[error("unknown kind {0:?}; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry")]
+    #[error("unknown kind: {0}; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry")]
     UnknownKind(String),
-    #[error("unsupported apiVersion {0:?}; expected {GROUP}/v1alpha1 or {GROUP}/v1beta1")]
+    #[error("unsupported apiVersion: {0}; expected {GROUP}/v1alpha1 or {GROUP}/v1beta1")]
     UnsupportedApiVersion(String),
     #[error("annotation {ANNOTATION} is not a conversion record: {0}")]
     InvalidAnnotation(String),
-    #[error("metadata.annotations is not a map, so annotation {ANNOTATION} cannot be written")]
-    InvalidAnnotations,
+    #[error("metadata or metadata.annotations is not a map, so annotation {ANNOTATION} cannot be written")]
+    AnnotationsNotWritable,
 }
 
 /// The four kinds of `toolhive.stacklok.dev`.
@@ -113,7 +123,7 @@ impl ServedVersion {
         [ServedVersion::V1alpha1, ServedVersion::V1beta1]
             .into_iter()
             .find(|v| v.api_version() == api_version)
-            .ok_or_else(|| ConversionError::UnsupportedApiVersion(api_version.to_owned()))
+            .ok_or_else(|| ConversionError::UnsupportedApiVersion(shown(api_version)))
     }
 }
 
@@ -121,14 +131,6 @@ impl fmt::Display for ServedVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What one object's conversion did, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Converted {
-    pub kind: Kind,
-    pub from: ServedVersion,
-    pub to: ServedVersion,
 }
 
 /// Converts `object` to `desired_api_version` (`toolhive.stacklok.dev/v1alpha1` or `…/v1beta1`).
@@ -142,20 +144,18 @@ pub fn convert(object: &Value, desired_api_version: &str) -> Result<Value, Conve
 
 /// Converts `object` to `to` in place. On error the object may be half converted and is to be
 /// discarded (a failed review returns no objects).
-pub(crate) fn convert_in_place(object: &mut Value, to: ServedVersion) -> Result<Converted, ConversionError> {
+pub(crate) fn convert_in_place(object: &mut Value, to: ServedVersion) -> Result<(), ConversionError> {
     let map = object.as_object_mut().ok_or(ConversionError::NotAnObject)?;
     let kind = match map.get("kind") {
-        Some(Value::String(name)) => Kind::from_name(name).ok_or_else(|| ConversionError::UnknownKind(name.clone()))?,
-        other => return Err(ConversionError::UnknownKind(other.map(Value::to_string).unwrap_or_default())),
+        Some(Value::String(name)) => Kind::from_name(name).ok_or_else(|| ConversionError::UnknownKind(shown(name)))?,
+        other => return Err(ConversionError::UnknownKind(describe(other))),
     };
     let from = match map.get("apiVersion") {
         Some(Value::String(api_version)) => ServedVersion::from_api_version(api_version)?,
-        Some(other) => return Err(ConversionError::UnsupportedApiVersion(other.to_string())),
-        None => return Err(ConversionError::UnsupportedApiVersion(String::new())),
+        other => return Err(ConversionError::UnsupportedApiVersion(describe(other))),
     };
-    let converted = Converted { kind, from, to };
     if from == to {
-        return Ok(converted);
+        return Ok(());
     }
     match (kind, to) {
         (Kind::MCPGroup | Kind::MCPRegistry, _) => {}
@@ -165,7 +165,29 @@ pub(crate) fn convert_in_place(object: &mut Value, to: ServedVersion) -> Result<
         (Kind::VirtualMCPServer, ServedVersion::V1alpha1) => to_v1alpha1::<virtualmcpserver::VirtualMCPServer>(map)?,
     }
     map.insert("apiVersion".to_owned(), Value::String(to.api_version().to_owned()));
-    Ok(converted)
+    Ok(())
+}
+
+/// `text` quoted and cut to 100 characters, for error messages that go back to the user.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(100) {
+        Some((end, _)) => format!("{:?}…", &text[..end]),
+        None => format!("{text:?}"),
+    }
+}
+
+/// A short description of a field's value for error messages: a string shortened, otherwise its
+/// JSON type, or `none` when the field is absent.
+pub(crate) fn describe(value: Option<&Value>) -> String {
+    match value {
+        None => "none".to_owned(),
+        Some(Value::String(text)) => shown(text),
+        Some(Value::Null) => "null".to_owned(),
+        Some(Value::Bool(_)) => "a boolean".to_owned(),
+        Some(Value::Number(_)) => "a number".to_owned(),
+        Some(Value::Array(_)) => "a list".to_owned(),
+        Some(Value::Object(_)) => "an object".to_owned(),
+    }
 }
 
 /// A kind whose `v1alpha1` accepts shapes that `v1beta1` holds differently.
@@ -237,19 +259,15 @@ fn to_v1beta1<K: LegacyShapes>(object: &mut Map<String, Value>) -> Result<(), Co
 }
 
 fn to_v1alpha1<K: LegacyShapes>(object: &mut Map<String, Value>) -> Result<(), ConversionError> {
-    let Some(record) = read_record::<K::Legacy>(object)? else {
+    let Some(mut record) = read_record::<K::Legacy>(object)? else {
         return Ok(());
     };
     if let Some(Value::Object(spec)) = object.get_mut("spec") {
         K::restore_legacy_shapes(spec, &record);
-        spec.extend(record.spec.iter().map(|(k, v)| (k.clone(), v.clone())));
+        spec.append(&mut record.spec);
     }
     restore_annotation(object, record);
     Ok(())
-}
-
-fn annotations(object: &Map<String, Value>) -> Option<&Value> {
-    object.get("metadata")?.get("annotations")
 }
 
 /// Stores `record` under [`ANNOTATION`], keeping any value the object already had there in it.
@@ -257,9 +275,8 @@ fn write_record<L: Serialize + Default + PartialEq>(
     object: &mut Map<String, Value>,
     mut record: Record<L>,
 ) -> Result<(), ConversionError> {
-    let nowhere_to_write = |record: &Record<L>| match record.is_empty() {
-        true => Ok(()),
-        false => Err(ConversionError::InvalidAnnotations),
+    let nowhere_to_write = |record: &Record<L>| {
+        if record.is_empty() { Ok(()) } else { Err(ConversionError::AnnotationsNotWritable) }
     };
     let Some(Value::Object(metadata)) = object.get_mut("metadata") else { return nowhere_to_write(&record) };
     match metadata.get_mut("annotations") {
@@ -284,7 +301,7 @@ fn write_record<L: Serialize + Default + PartialEq>(
 
 /// The record under [`ANNOTATION`], if the object carries one.
 fn read_record<L: DeserializeOwned>(object: &Map<String, Value>) -> Result<Option<Record<L>>, ConversionError> {
-    let Some(value) = annotations(object).and_then(|a| a.get(ANNOTATION)) else {
+    let Some(value) = object.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(ANNOTATION)) else {
         return Ok(None);
     };
     let text = value.as_str().ok_or_else(|| ConversionError::InvalidAnnotation("not a string".to_owned()))?;
@@ -307,6 +324,21 @@ fn restore_annotation<L>(object: &mut Map<String, Value>, record: Record<L>) {
         && annotations.is_empty()
     {
         was.restore(metadata, "annotations");
+    }
+}
+
+/// A `groupRef` object naming the group `name`.
+fn group_ref(name: String) -> Value {
+    Value::Object(Map::from_iter([("name".to_owned(), Value::String(name))]))
+}
+
+/// The group a `groupRef` object names, when it holds nothing but that name (the form
+/// [`group_ref`] builds).
+fn group_ref_name(group_ref: &Value) -> Option<&str> {
+    let fields = group_ref.as_object()?;
+    match (fields.len(), fields.get("name")) {
+        (1, Some(Value::String(name))) => Some(name),
+        _ => None,
     }
 }
 
@@ -371,19 +403,33 @@ mod tests {
         let cases = [
             (json!([1, 2]), v1beta1, ConversionError::NotAnObject),
             (json!("MCPGroup"), v1beta1, ConversionError::NotAnObject),
-            (object("toolhive.stacklok.dev/v1alpha1", "Pod"), v1beta1, ConversionError::UnknownKind("Pod".into())),
-            (json!({"apiVersion": "toolhive.stacklok.dev/v1alpha1"}), v1beta1, ConversionError::UnknownKind("".into())),
+            (object("toolhive.stacklok.dev/v1alpha1", "Pod"), v1beta1, ConversionError::UnknownKind(r#""Pod""#.into())),
+            (
+                json!({"apiVersion": "toolhive.stacklok.dev/v1alpha1"}),
+                v1beta1,
+                ConversionError::UnknownKind("none".into()),
+            ),
+            (json!({"kind": {"a": 1}}), v1beta1, ConversionError::UnknownKind("an object".into())),
+            (
+                json!({"kind": "K".repeat(500)}),
+                v1beta1,
+                ConversionError::UnknownKind(format!("\"{}\"…", "K".repeat(100))),
+            ),
             (
                 object("toolhive.stacklok.dev/v2", "MCPGroup"),
                 v1beta1,
-                ConversionError::UnsupportedApiVersion("toolhive.stacklok.dev/v2".into()),
+                ConversionError::UnsupportedApiVersion(r#""toolhive.stacklok.dev/v2""#.into()),
             ),
-            (json!({"kind": "MCPGroup"}), v1beta1, ConversionError::UnsupportedApiVersion("".into())),
-            (json!({"kind": "MCPGroup", "apiVersion": 7}), v1beta1, ConversionError::UnsupportedApiVersion("7".into())),
+            (json!({"kind": "MCPGroup"}), v1beta1, ConversionError::UnsupportedApiVersion("none".into())),
+            (
+                json!({"kind": "MCPGroup", "apiVersion": 7}),
+                v1beta1,
+                ConversionError::UnsupportedApiVersion("a number".into()),
+            ),
             (
                 object("toolhive.stacklok.dev/v1alpha1", "MCPGroup"),
                 "toolhive.stacklok.dev/v1",
-                ConversionError::UnsupportedApiVersion("toolhive.stacklok.dev/v1".into()),
+                ConversionError::UnsupportedApiVersion(r#""toolhive.stacklok.dev/v1""#.into()),
             ),
         ];
         for (input, desired, expected) in cases {
@@ -421,9 +467,9 @@ mod tests {
         let to_v1beta1 = ServedVersion::V1beta1.api_version();
         assert!(convert(&input, to_v1beta1).is_ok(), "nothing to record");
         input["spec"] = json!({"groupRef": "g"});
-        assert_eq!(convert(&input, to_v1beta1), Err(ConversionError::InvalidAnnotations));
+        assert_eq!(convert(&input, to_v1beta1), Err(ConversionError::AnnotationsNotWritable));
         input["metadata"] = json!("m");
-        assert_eq!(convert(&input, to_v1beta1), Err(ConversionError::InvalidAnnotations));
+        assert_eq!(convert(&input, to_v1beta1), Err(ConversionError::AnnotationsNotWritable));
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! Objects are converted in place and moved into the response, so a batch costs one parse, one
 //! pass and one serialization.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{ConversionError, Kind, ServedVersion, convert_in_place};
+use super::{ConversionError, Kind, ServedVersion, convert_in_place, describe};
 
 const REVIEW_API_VERSION: &str = "apiextensions.k8s.io/v1";
 const REVIEW_KIND: &str = "ConversionReview";
@@ -68,14 +68,27 @@ pub fn handle_review(body: &[u8]) -> ReviewOutcome {
     let Some(uid) = review.pointer("/request/uid").and_then(Value::as_str).filter(|uid| !uid.is_empty()) else {
         return ReviewOutcome::BadRequest(why_unanswerable(&review));
     };
-    let uid = uid.to_owned();
-    let mut objects = Vec::new();
-    let (result, success) = match convert_request(&mut review, &mut objects) {
-        Ok(converted) => (json!({"uid": uid, "convertedObjects": converted, "result": {"status": "Success"}}), true),
-        Err(message) => (json!({"uid": uid, "result": {"status": "Failure", "message": message}}), false),
+    let uid = Value::String(uid.to_owned());
+    let mut tallies = Vec::new();
+    // Built by hand rather than with `json!`, which would deep-copy every converted object.
+    let mut response = Map::from_iter([("uid".to_owned(), uid)]);
+    let success = match convert_request(&mut review, &mut tallies) {
+        Ok(converted) => {
+            response.insert("convertedObjects".to_owned(), Value::Array(converted));
+            response.insert("result".to_owned(), json!({"status": "Success"}));
+            true
+        }
+        Err(message) => {
+            response.insert("result".to_owned(), json!({"status": "Failure", "message": message}));
+            false
+        }
     };
-    let review = json!({"apiVersion": REVIEW_API_VERSION, "kind": REVIEW_KIND, "response": result});
-    ReviewOutcome::Response(ReviewResponse { review, success, objects })
+    let review = Map::from_iter([
+        ("apiVersion".to_owned(), Value::from(REVIEW_API_VERSION)),
+        ("kind".to_owned(), Value::from(REVIEW_KIND)),
+        ("response".to_owned(), Value::Object(response)),
+    ]);
+    ReviewOutcome::Response(ReviewResponse { review: Value::Object(review), success, objects: tallies })
 }
 
 /// Explains why a review without a readable uid cannot be answered.
@@ -101,13 +114,9 @@ fn check_type(review: &Value) -> Result<(), String> {
     }
     Err(format!(
         "expected apiVersion {REVIEW_API_VERSION:?} and kind {REVIEW_KIND:?}, got {} and {}",
-        field_text(review.get("apiVersion")),
-        field_text(review.get("kind")),
+        describe(review.get("apiVersion")),
+        describe(review.get("kind")),
     ))
-}
-
-fn field_text(value: Option<&Value>) -> String {
-    value.map_or_else(|| "none".to_owned(), Value::to_string)
 }
 
 /// Converts the request's objects in place and takes them out of `review`, recording each in
@@ -119,12 +128,12 @@ fn convert_request(review: &mut Value, tallies: &mut Vec<ObjectTally>) -> Result
     };
     let desired = match request.get("desiredAPIVersion") {
         Some(Value::String(desired)) => desired,
-        other => return Err(format!("request.desiredAPIVersion must be a string, got {}", field_text(other))),
+        other => return Err(format!("request.desiredAPIVersion must be a string, got {}", describe(other))),
     };
     let to = ServedVersion::from_api_version(desired).map_err(|e| format!("request.desiredAPIVersion: {e}"))?;
     let mut objects = match request.get_mut("objects").map(Value::take) {
         Some(Value::Array(objects)) => objects,
-        other => return Err(format!("request.objects must be a list, got {}", field_text(other.as_ref()))),
+        other => return Err(format!("request.objects must be a list, got {}", describe(other.as_ref()))),
     };
     tallies.reserve(objects.len());
     for (index, object) in objects.iter_mut().enumerate() {
@@ -276,15 +285,15 @@ mod tests {
         let cases = [
             (
                 object("Pod", V1ALPHA1, "p", json!({})),
-                "cannot convert Pod team/p (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unknown kind \"Pod\"; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry",
+                "cannot convert Pod team/p (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unknown kind: \"Pod\"; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry",
             ),
             (
                 object("MCPGroup", "toolhive.stacklok.dev/v2", "g", json!({})),
-                "cannot convert MCPGroup team/g (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unsupported apiVersion \"toolhive.stacklok.dev/v2\"; expected toolhive.stacklok.dev/v1alpha1 or toolhive.stacklok.dev/v1beta1",
+                "cannot convert MCPGroup team/g (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unsupported apiVersion: \"toolhive.stacklok.dev/v2\"; expected toolhive.stacklok.dev/v1alpha1 or toolhive.stacklok.dev/v1beta1",
             ),
             (
                 json!({"kind": "", "apiVersion": V1ALPHA1, "metadata": {"name": "c"}}),
-                "cannot convert object c (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unknown kind \"\"; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry",
+                "cannot convert object c (request.objects[0]) to toolhive.stacklok.dev/v1beta1: unknown kind: \"\"; expected MCPGroup, MCPServerEntry, VirtualMCPServer or MCPRegistry",
             ),
             (
                 json!("text"),
@@ -313,7 +322,7 @@ mod tests {
             ),
             (
                 json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "request": {"uid": uid, "desiredAPIVersion": "v1", "objects": []}}),
-                "request.desiredAPIVersion: unsupported apiVersion \"v1\"; expected toolhive.stacklok.dev/v1alpha1 or toolhive.stacklok.dev/v1beta1",
+                "request.desiredAPIVersion: unsupported apiVersion: \"v1\"; expected toolhive.stacklok.dev/v1alpha1 or toolhive.stacklok.dev/v1beta1",
             ),
             (
                 json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "request": {"uid": uid, "desiredAPIVersion": V1BETA1}}),
@@ -321,7 +330,7 @@ mod tests {
             ),
             (
                 json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "request": {"uid": uid, "desiredAPIVersion": V1BETA1, "objects": {}}}),
-                "request.objects must be a list, got {}",
+                "request.objects must be a list, got an object",
             ),
         ];
         for (body, message) in cases {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{LegacyShapes, Record, Was, rename_value, restore_value};
+use super::{LegacyShapes, Record, Was, group_ref, group_ref_name, rename_value, restore_value};
 
 pub(super) struct VirtualMCPServer;
 
@@ -78,8 +78,8 @@ impl LegacyShapes for VirtualMCPServer {
         if !spec.contains_key(GROUP_REF)
             && let Some(name) = config_group_ref(spec)
         {
-            let group_ref = group_ref_object(name.to_owned());
-            spec.insert(GROUP_REF.to_owned(), group_ref);
+            let derived = group_ref(name.to_owned());
+            spec.insert(GROUP_REF.to_owned(), derived);
             record.legacy.group_ref = Some(GroupRefSource::ConfigGroupRef);
         }
         move_into_config(spec, record);
@@ -98,8 +98,8 @@ impl LegacyShapes for VirtualMCPServer {
     fn restore_legacy_shapes(spec: &mut Map<String, Value>, record: &Record<ServerLegacy>) {
         let legacy = &record.legacy;
         if legacy.group_ref.is_some()
-            && let Some(name) = config_group_ref(spec)
-            && spec.get(GROUP_REF) == Some(&group_ref_object(name.to_owned()))
+            && config_group_ref(spec).is_some()
+            && spec.get(GROUP_REF).and_then(group_ref_name) == config_group_ref(spec)
         {
             spec.remove(GROUP_REF);
         }
@@ -117,10 +117,6 @@ impl LegacyShapes for VirtualMCPServer {
 
 fn config_group_ref(spec: &Map<String, Value>) -> Option<&str> {
     spec.get(CONFIG)?.get(GROUP_REF)?.as_str()
-}
-
-fn group_ref_object(name: String) -> Value {
-    Value::Object(Map::from_iter([("name".to_owned(), Value::String(name))]))
 }
 
 fn anonymous() -> Value {
