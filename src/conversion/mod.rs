@@ -360,6 +360,14 @@ fn restore_value(map: &mut Map<String, Value>, key: &str, legacy: &str, renames:
     }
 }
 
+/// Asserts that `legacy` converts up to exactly `converted` and back to exactly `legacy`.
+#[cfg(test)]
+fn assert_converts_both_ways(rule: &str, legacy: &Value, converted: &Value) {
+    use pretty_assertions::assert_eq;
+    assert_eq!(convert(legacy, ServedVersion::V1beta1.api_version()).as_ref(), Ok(converted), "{rule}");
+    assert_eq!(convert(converted, ServedVersion::V1alpha1.api_version()).as_ref(), Ok(legacy), "{rule} (back)");
+}
+
 #[cfg(test)]
 mod tests {
     use pretty_assertions::assert_eq;

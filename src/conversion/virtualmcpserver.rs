@@ -210,7 +210,7 @@ mod tests {
     use pretty_assertions::assert_eq;
     use serde_json::{Value, json};
 
-    use crate::conversion::{ANNOTATION, ServedVersion, convert};
+    use crate::conversion::{ANNOTATION, ServedVersion, assert_converts_both_ways, convert};
 
     const ANON: &str = r#"{"type":"anonymous"}"#;
 
@@ -389,9 +389,7 @@ mod tests {
     fn rules_convert_both_ways() {
         for (rule, v1alpha1, v1beta1, record) in cases() {
             let legacy = server(ServedVersion::V1alpha1, v1alpha1, None);
-            let converted = server(ServedVersion::V1beta1, v1beta1, record);
-            assert_eq!(convert(&legacy, ServedVersion::V1beta1.api_version()).as_ref(), Ok(&converted), "{rule}");
-            assert_eq!(convert(&converted, ServedVersion::V1alpha1.api_version()), Ok(legacy), "{rule} (back)");
+            assert_converts_both_ways(rule, &legacy, &server(ServedVersion::V1beta1, v1beta1, record));
         }
     }
 
