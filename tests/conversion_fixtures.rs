@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use mcp_operator::conversion::{ReviewOutcome, ReviewResponse, convert, handle_review};
 use pretty_assertions::assert_eq;
@@ -93,10 +92,8 @@ fn a_batch_of_500_virtual_servers_converts_exactly_and_quickly() {
     });
     let body = serde_json::to_vec(&request).expect("serializes");
 
-    let started = Instant::now();
     let response = answer(&body);
     let response_body = response.body();
-    let elapsed = started.elapsed();
 
     let expected = json!({
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -110,9 +107,5 @@ fn a_batch_of_500_virtual_servers_converts_exactly_and_quickly() {
     assert_eq!(response.review, expected);
     assert_eq!(serde_json::from_slice::<Value>(&response_body).expect("body is JSON"), expected);
     assert_eq!(response.objects.len(), 500);
-
-    eprintln!("500 objects: {elapsed:?}");
-    // The budget is for release builds; a debug build only has to stay clear of anything quadratic.
-    let budget = if cfg!(debug_assertions) { Duration::from_millis(1000) } else { Duration::from_millis(25) };
-    assert!(elapsed < budget, "500 objects took {elapsed:?} (budget {budget:?}, body {} bytes)", body.len());
+    // Speed is measured by `cargo bench` (BENCHMARKS.md), never asserted here.
 }

@@ -55,7 +55,7 @@ impl CertKeeper {
         CertKeeper { store, client, resolver, metrics, settings, served: std::sync::Mutex::new(served) }
     }
 
-    fn serve(&self, bundle: &CertBundle) -> Result<bool, SecretError> {
+    fn serve(&self, bundle: &CertBundle) -> Result<bool, super::CertError> {
         let mut served = self.served.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if *served == *bundle {
             return Ok(false);
@@ -83,7 +83,7 @@ impl CertKeeper {
                         action: "injecting the caBundle from",
                         namespace: self.store.namespace.clone(),
                         name: self.store.name.clone(),
-                        source,
+                        source: Box::new(source),
                     }
                 })?;
         }

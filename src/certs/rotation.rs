@@ -86,6 +86,45 @@ pub fn signed_by(cert: &CertBundle, ca: &CertBundle) -> bool {
     cert.verify_signature(Some(ca.public_key())).is_ok()
 }
 
+/// Carries out `plan` on `material` at `now` (key generation included); `Nothing` returns it as is.
+pub fn apply(material: &TlsMaterial, plan: &Plan, hosts: &[String], now: SystemTime) -> Result<TlsMaterial, CertError> {
+    use super::generate::{CA_LIFETIME, SERVING_LIFETIME};
+    use super::{generate_ca, issue_serving};
+    let mut next = material.clone();
+    match plan {
+        Plan::Nothing => return Ok(next),
+        Plan::RenewServing => next.serving = issue_serving(&material.ca, hosts, now, SERVING_LIFETIME)?,
+        Plan::IntroduceCa => {
+            let new_ca = generate_ca(CA_COMMON_NAME, now, CA_LIFETIME)?;
+            next.trust_bundle = format!("{}{}", material.ca.cert_pem, new_ca.cert_pem);
+            next.next_ca = Some(new_ca);
+            next.step_at = Some(now);
+        }
+        Plan::SwitchToNextCa => {
+            let Some(new_ca) = material.next_ca.clone() else { return Ok(next) };
+            next.serving = issue_serving(&new_ca, hosts, now, SERVING_LIFETIME)?;
+            next.ca = new_ca;
+            next.next_ca = None;
+            next.step_at = Some(now);
+        }
+        Plan::DropOldCa => {
+            next.trust_bundle = material.ca.cert_pem.clone();
+            next.step_at = Some(now);
+        }
+    }
+    Ok(next)
+}
+
+pub const CA_COMMON_NAME: &str = "mcp-operator webhook CA";
+
+/// New material: a CA and a serving certificate for `hosts`.
+pub fn initial(hosts: &[String], now: SystemTime) -> Result<TlsMaterial, CertError> {
+    use super::generate::{CA_LIFETIME, SERVING_LIFETIME};
+    let ca = super::generate_ca(CA_COMMON_NAME, now, CA_LIFETIME)?;
+    let serving = super::issue_serving(&ca, hosts, now, SERVING_LIFETIME)?;
+    Ok(TlsMaterial { trust_bundle: ca.cert_pem.clone(), ca, next_ca: None, serving, step_at: None })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::generate::{CA_LIFETIME, SERVING_LIFETIME};
@@ -169,43 +208,4 @@ mod tests {
         let step3 = TlsMaterial { trust_bundle: next.cert_pem.clone(), step_at: Some(late + SETTLE * 2), ..step2 };
         assert_eq!(plan(&step3, &hosts(), late + SETTLE * 3, SETTLE).unwrap(), Plan::Nothing);
     }
-}
-
-/// Carries out `plan` on `material` at `now` (key generation included); `Nothing` returns it as is.
-pub fn apply(material: &TlsMaterial, plan: &Plan, hosts: &[String], now: SystemTime) -> Result<TlsMaterial, CertError> {
-    use super::generate::{CA_LIFETIME, SERVING_LIFETIME};
-    use super::{generate_ca, issue_serving};
-    let mut next = material.clone();
-    match plan {
-        Plan::Nothing => return Ok(next),
-        Plan::RenewServing => next.serving = issue_serving(&material.ca, hosts, now, SERVING_LIFETIME)?,
-        Plan::IntroduceCa => {
-            let new_ca = generate_ca(CA_COMMON_NAME, now, CA_LIFETIME)?;
-            next.trust_bundle = format!("{}{}", material.ca.cert_pem, new_ca.cert_pem);
-            next.next_ca = Some(new_ca);
-            next.step_at = Some(now);
-        }
-        Plan::SwitchToNextCa => {
-            let Some(new_ca) = material.next_ca.clone() else { return Ok(next) };
-            next.serving = issue_serving(&new_ca, hosts, now, SERVING_LIFETIME)?;
-            next.ca = new_ca;
-            next.next_ca = None;
-            next.step_at = Some(now);
-        }
-        Plan::DropOldCa => {
-            next.trust_bundle = material.ca.cert_pem.clone();
-            next.step_at = Some(now);
-        }
-    }
-    Ok(next)
-}
-
-pub const CA_COMMON_NAME: &str = "mcp-operator webhook CA";
-
-/// New material: a CA and a serving certificate for `hosts`.
-pub fn initial(hosts: &[String], now: SystemTime) -> Result<TlsMaterial, CertError> {
-    use super::generate::{CA_LIFETIME, SERVING_LIFETIME};
-    let ca = super::generate_ca(CA_COMMON_NAME, now, CA_LIFETIME)?;
-    let serving = super::issue_serving(&ca, hosts, now, SERVING_LIFETIME)?;
-    Ok(TlsMaterial { trust_bundle: ca.cert_pem.clone(), ca, next_ca: None, serving, step_at: None })
 }

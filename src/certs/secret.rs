@@ -26,7 +26,7 @@ pub const STEP_ANNOTATION: &str = "mcp-operator.toolhive.stacklok.dev/rotation-s
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("{action} Secret {namespace}/{name}: {source}")]
-    Api { action: &'static str, namespace: String, name: String, source: kube::Error },
+    Api { action: &'static str, namespace: String, name: String, source: Box<kube::Error> },
     #[error("Secret {0} does not hold usable certificates: {1}")]
     Malformed(String, String),
     #[error(transparent)]
@@ -58,7 +58,12 @@ impl SecretStore {
     }
 
     fn api_err(&self, action: &'static str) -> impl FnOnce(kube::Error) -> SecretError + '_ {
-        move |source| SecretError::Api { action, namespace: self.namespace.clone(), name: self.name.clone(), source }
+        move |source| SecretError::Api {
+            action,
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            source: Box::new(source),
+        }
     }
 
     pub async fn read(&self) -> Result<Option<Stored>, SecretError> {
