@@ -99,7 +99,7 @@ fn check_group(spec: &VirtualMCPServerSpec, ctx: &Context, out: &mut Findings) {
         Some(_) => out.warn(
             "vmcp.group.legacy",
             "spec.config.groupRef",
-            "spec.config.groupRef is ignored; spec.groupRef names the group, so it can be removed",
+            "ignored in v1beta1, where spec.groupRef names the group; it can be removed",
         ),
         None => {}
     }
