@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::finding::{Finding, Findings, Reason, Severity};
 use super::path::lookup;
-use super::{Check, ClusterView, Context, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry};
-use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry};
+use super::{Check, ClusterView, Context, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver};
+use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 /// Rule id of a denial for an object that does not decode into the kind's type at all.
 pub const DECODE_RULE: &str = "object.decode";
@@ -49,17 +49,23 @@ pub enum Mode {
 pub enum AdmissionKind {
     MCPGroup,
     MCPServerEntry,
+    VirtualMCPServer,
     MCPRegistry,
 }
 
 impl AdmissionKind {
-    pub const ALL: [AdmissionKind; 3] =
-        [AdmissionKind::MCPGroup, AdmissionKind::MCPServerEntry, AdmissionKind::MCPRegistry];
+    pub const ALL: [AdmissionKind; 4] = [
+        AdmissionKind::MCPGroup,
+        AdmissionKind::MCPServerEntry,
+        AdmissionKind::VirtualMCPServer,
+        AdmissionKind::MCPRegistry,
+    ];
 
     pub fn plural(self) -> &'static str {
         match self {
             AdmissionKind::MCPGroup => "mcpgroups",
             AdmissionKind::MCPServerEntry => "mcpserverentries",
+            AdmissionKind::VirtualMCPServer => "virtualmcpservers",
             AdmissionKind::MCPRegistry => "mcpregistries",
         }
     }
@@ -68,6 +74,7 @@ impl AdmissionKind {
         match self {
             AdmissionKind::MCPGroup => "MCPGroup",
             AdmissionKind::MCPServerEntry => "MCPServerEntry",
+            AdmissionKind::VirtualMCPServer => "VirtualMCPServer",
             AdmissionKind::MCPRegistry => "MCPRegistry",
         }
     }
@@ -138,6 +145,15 @@ impl Admit for MCPGroup {
     }
 }
 
+impl Admit for VirtualMCPServer {
+    fn checks() -> &'static [Check<Self>] {
+        virtualmcpserver::CHECKS
+    }
+    fn apply_defaults(&mut self) -> bool {
+        virtualmcpserver::apply_defaults(self)
+    }
+}
+
 impl Admit for MCPRegistry {
     fn checks() -> &'static [Check<Self>] {
         mcpregistry::CHECKS
@@ -158,6 +174,7 @@ pub fn decide(
     match kind {
         AdmissionKind::MCPGroup => decide_for::<MCPGroup>(kind, mode, request, policy, cluster),
         AdmissionKind::MCPServerEntry => decide_for::<MCPServerEntry>(kind, mode, request, policy, cluster),
+        AdmissionKind::VirtualMCPServer => decide_for::<VirtualMCPServer>(kind, mode, request, policy, cluster),
         AdmissionKind::MCPRegistry => decide_for::<MCPRegistry>(kind, mode, request, policy, cluster),
     }
 }
@@ -180,8 +197,10 @@ fn decide_for<T: Admit>(
         (Mode::Validate, _) if is_status => Decision::default(),
         (Mode::Validate, Operation::Delete) => {
             let mut findings = Findings::default();
-            if let Some(old) = request.old_object.and_then(|o| serde_json::from_value::<T>(o.clone()).ok()) {
-                let ctx = context(request, policy, cluster, old.annotations());
+            if let Some(raw) = request.old_object
+                && let Ok(old) = serde_json::from_value::<T>(raw.clone())
+            {
+                let ctx = context(request, policy, cluster, old.annotations(), raw);
                 old.check_delete(&ctx, &mut findings);
             }
             Decision { findings, patch: None }
@@ -208,6 +227,7 @@ fn context<'a>(
     policy: &'a RemoteUrlPolicy,
     cluster: &'a dyn ClusterView,
     annotations: &'a BTreeMap<String, String>,
+    raw: &'a Value,
 ) -> Context<'a> {
     Context {
         operation: request.operation,
@@ -216,6 +236,7 @@ fn context<'a>(
         policy,
         cluster,
         annotations: Some(annotations),
+        raw: Some(raw),
     }
 }
 
@@ -227,7 +248,7 @@ pub fn validate_value<T: Admit>(
     cluster: &dyn ClusterView,
 ) -> Findings {
     match serde_path_to_error::deserialize::<_, T>(object) {
-        Ok(typed) => run_checks(&typed, &context(request, policy, cluster, typed.annotations())),
+        Ok(typed) => run_checks(&typed, &context(request, policy, cluster, typed.annotations(), object)),
         Err(err) => {
             let mut findings = Findings::default();
             let path = err.path().to_string();
@@ -241,7 +262,7 @@ pub fn validate_value<T: Admit>(
 
 /// serde quotes offending strings in its messages (`invalid type: string "…"`); they may be
 /// secrets, so only their kind is reported.
-fn redact_values(message: &str) -> String {
+pub(crate) fn redact_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(start) = rest.find("string \"") {

@@ -58,6 +58,14 @@ pub fn value_problem(value: &str) -> Option<String> {
         .then(|| "header value must not contain control characters (CR, LF, NUL, …) other than tab".into())
 }
 
+/// Client credentials, which a passthrough would hand to every backend.
+pub const CREDENTIALS: [&str; 2] = ["authorization", "cookie"];
+
+/// Whether a client header may not be passed through to backends: restricted, or a credential.
+pub fn is_restricted_passthrough(name: &str) -> bool {
+    is_restricted(name) || CREDENTIALS.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
+
 /// Whether a header with this name probably carries a credential.
 pub fn looks_like_credential(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -84,6 +92,8 @@ mod tests {
     fn restricted_is_case_insensitive() {
         assert!(is_restricted("HOST") && is_restricted("X-Forwarded-For") && is_restricted("te"));
         assert!(!is_restricted("X-Request-Id") && !is_restricted("Authorization"));
+        assert!(is_restricted_passthrough("authorization") && is_restricted_passthrough("COOKIE"));
+        assert!(is_restricted_passthrough("Host") && !is_restricted_passthrough("X-Request-Id"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! a panic in one check can be attributed to it. The same findings feed the webhook responses, the
 //! offline `validate` command, the controllers' `Valid` conditions and the metrics.
 
+pub mod duration;
 pub mod engine;
 pub mod finding;
 pub mod headers;
@@ -14,6 +15,7 @@ pub mod path;
 pub mod refs;
 pub mod remote_url;
 pub mod review;
+pub mod virtualmcpserver;
 
 pub use engine::{AdmissionKind, Decision, Operation, Request, decide, kind_for_plural};
 pub use finding::{Finding, Findings, Reason, Severity};
@@ -52,6 +54,9 @@ pub struct Context<'a> {
     pub cluster: &'a dyn ClusterView,
     /// `metadata.annotations` of the object (the conversion annotation tells what `v1alpha1` said).
     pub annotations: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// The object as JSON, for values the typed model drops (legacy shapes that conversion carries
+    /// over unchanged); `None` where no JSON is at hand.
+    pub raw: Option<&'a serde_json::Value>,
 }
 
 /// One named check of a kind: `(id, function)`. The id names the check in a denial if it panics.
