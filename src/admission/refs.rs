@@ -95,7 +95,8 @@ pub fn check_key(key: &str, path: &str, out: &mut Findings) {
 
 /// Checks an optional `namespace` of a reference at `ref_path` to an object of kind `target`.
 pub fn check_namespace(namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
-    if let Some(ns) = namespace
+    // An empty namespace means "unset", as everywhere in Kubernetes.
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty())
         && ns != ctx.namespace
     {
         out.deny(
