@@ -1,6 +1,7 @@
 //! Runs a kind's checks and defaults for one request: decoding, panic isolation, ratcheting and
 //! the JSON Patch of the mutating defaults.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -10,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::finding::{Finding, Findings, Reason, Severity};
-use super::path::lookup;
+use super::path::{field, lookup};
 use super::{Check, ClusterView, Context, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver};
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
@@ -121,7 +122,8 @@ impl Decision {
 pub trait Admit: DeserializeOwned + Serialize + Clone + ResourceExt + 'static {
     fn checks() -> &'static [Check<Self>];
     fn apply_defaults(&mut self) -> bool;
-    fn check_delete(&self, _ctx: &Context, _out: &mut Findings) {}
+    /// Findings for a DELETE; judged from the request alone, since `oldObject` may be absent.
+    fn check_delete(_ctx: &Context, _out: &mut Findings) {}
 }
 
 impl Admit for MCPServerEntry {
@@ -140,8 +142,8 @@ impl Admit for MCPGroup {
     fn apply_defaults(&mut self) -> bool {
         false
     }
-    fn check_delete(&self, ctx: &Context, out: &mut Findings) {
-        mcpgroup::check_delete(self, ctx, out);
+    fn check_delete(ctx: &Context, out: &mut Findings) {
+        mcpgroup::check_delete(ctx, out);
     }
 }
 
@@ -197,12 +199,7 @@ fn decide_for<T: Admit>(
         (Mode::Validate, _) if is_status => Decision::default(),
         (Mode::Validate, Operation::Delete) => {
             let mut findings = Findings::default();
-            if let Some(raw) = request.old_object
-                && let Ok(old) = serde_json::from_value::<T>(raw.clone())
-            {
-                let ctx = context(request, policy, cluster, old.annotations(), raw);
-                old.check_delete(&ctx, &mut findings);
-            }
+            T::check_delete(&context(request, policy, cluster, None, request.old_object), &mut findings);
             Decision { findings, patch: None }
         }
         (Mode::Validate, _) => {
@@ -226,8 +223,8 @@ fn context<'a>(
     request: &Request<'a>,
     policy: &'a RemoteUrlPolicy,
     cluster: &'a dyn ClusterView,
-    annotations: &'a BTreeMap<String, String>,
-    raw: &'a Value,
+    annotations: Option<&'a BTreeMap<String, String>>,
+    raw: Option<&'a Value>,
 ) -> Context<'a> {
     Context {
         operation: request.operation,
@@ -235,8 +232,8 @@ fn context<'a>(
         name: request.name,
         policy,
         cluster,
-        annotations: Some(annotations),
-        raw: Some(raw),
+        annotations,
+        raw,
     }
 }
 
@@ -247,38 +244,94 @@ pub fn validate_value<T: Admit>(
     policy: &RemoteUrlPolicy,
     cluster: &dyn ClusterView,
 ) -> Findings {
-    match serde_path_to_error::deserialize::<_, T>(object) {
-        Ok(typed) => run_checks(&typed, &context(request, policy, cluster, typed.annotations(), object)),
+    match serde_path_to_error::deserialize::<_, T>(&*with_spec(object)) {
+        Ok(typed) => run_checks(&typed, &context(request, policy, cluster, Some(typed.annotations()), Some(object))),
         Err(err) => {
             let mut findings = Findings::default();
-            let path = err.path().to_string();
-            let field = if path == "." { String::new() } else { path };
-            let problem = redact_values(&err.inner().to_string());
-            findings.deny(DECODE_RULE, field, Reason::Invalid, format!("does not match the schema: {problem}"));
+            let (field, reason, problem) = decode_problem("", &err);
+            findings.deny(DECODE_RULE, field, reason, format!("does not match the schema: {problem}"));
             findings
         }
     }
 }
 
-/// serde quotes offending strings in its messages (`invalid type: string "…"`); they may be
-/// secrets, so only their kind is reported.
+/// The schemas do not require `spec`, so an absent or `null` one is an empty one (a bare MCPGroup
+/// is valid; a bare MCPServerEntry gets the rules' own "required" messages, not a decoding error).
+fn with_spec(object: &Value) -> Cow<'_, Value> {
+    match object.get("spec") {
+        None | Some(Value::Null) if object.is_object() => {
+            let mut filled = object.clone();
+            filled["spec"] = json!({});
+            Cow::Owned(filled)
+        }
+        _ => Cow::Borrowed(object),
+    }
+}
+
+/// Splits a decoding error of the value at `base` into `(field path, reason, problem)`. A missing
+/// field is reported at its own path as required; other problems never repeat input values.
+pub(crate) fn decode_problem(
+    base: &str,
+    err: &serde_path_to_error::Error<serde_json::Error>,
+) -> (String, Reason, String) {
+    let inner = err.path().to_string();
+    let path = match inner.as_str() {
+        "." => base.to_string(),
+        _ if base.is_empty() || inner.starts_with('[') => format!("{base}{inner}"),
+        _ => format!("{base}.{inner}"),
+    };
+    let message = err.inner().to_string();
+    match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        Some(missing) => (field(&path, missing), Reason::Required, format!("{missing} is required")),
+        None => (path, Reason::Invalid, describe_mismatch(&message)),
+    }
+}
+
+/// serde's own messages, with input values redacted; a deserializer's custom message (a timestamp
+/// or quantity parser, say) may quote its input in any form, so it is not repeated.
+fn describe_mismatch(message: &str) -> String {
+    const SERDE_MESSAGES: [&str; 6] =
+        ["invalid type:", "invalid value:", "invalid length", "unknown variant", "unknown field", "duplicate field"];
+    if SERDE_MESSAGES.iter().any(|m| message.starts_with(m)) {
+        redact_values(message)
+    } else {
+        "the value has an invalid format".into()
+    }
+}
+
+/// serde quotes offending input in its messages (`invalid type: string "…"`, ``integer `42` ``);
+/// it may be a secret, so only its kind is reported.
 pub(crate) fn redact_values(message: &str) -> String {
+    const QUOTED: [(&str, char, &str); 5] = [
+        ("string \"", '"', "a string"),
+        ("integer `", '`', "an integer"),
+        ("floating point `", '`', "a number"),
+        ("char `", '`', "a character"),
+        ("variant `", '`', "variant"),
+    ];
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
-    while let Some(start) = rest.find("string \"") {
+    while let Some((start, (marker, close, replacement))) =
+        QUOTED.iter().filter_map(|q| rest.find(q.0).map(|i| (i, q))).min_by_key(|(i, _)| *i)
+    {
         out.push_str(&rest[..start]);
-        out.push_str("a string");
-        let after = &rest[start + "string \"".len()..];
-        let mut escaped = false;
-        let end = after.char_indices().find(|&(_, c)| {
-            let close = c == '"' && !escaped;
-            escaped = c == '\\' && !escaped;
-            close
-        });
-        rest = end.map_or("", |(i, _)| &after[i + 1..]);
+        out.push_str(replacement);
+        let after = &rest[start + marker.len()..];
+        rest = after_closing(after, *close);
     }
     out.push_str(rest);
     out
+}
+
+/// The text after the first unescaped `close` in `text` (empty when there is none).
+fn after_closing(text: &str, close: char) -> &str {
+    let mut escaped = false;
+    let end = text.char_indices().find(|&(_, c)| {
+        let found = c == close && !escaped;
+        escaped = c == '\\' && !escaped;
+        found
+    });
+    end.map_or("", |(i, c)| &text[i + c.len_utf8()..])
 }
 
 /// Runs every check of `T`; a check that panics becomes a denial naming it.
@@ -309,7 +362,7 @@ pub fn ratchet(findings: &mut Findings, object: &Value, old: &Value) {
 
 /// Applies `T`'s defaults and returns the minimal patch, or `None` when nothing changes.
 pub fn defaults_patch<T: Admit>(object: &Value) -> Option<json_patch::Patch> {
-    let typed: T = serde_json::from_value(object.clone()).ok()?;
+    let typed: T = serde_json::from_value(with_spec(object).into_owned()).ok()?;
     let before = serde_json::to_value(&typed).ok()?;
     let mut after = typed;
     if !after.apply_defaults() {
@@ -345,4 +398,34 @@ fn status_phase_patch(kind: AdmissionKind, object: Option<&Value>) -> Option<jso
 /// A finding list whose denials are turned into warnings (used where nothing may be denied).
 pub fn as_warnings(findings: Findings) -> Findings {
     Findings(findings.0.into_iter().map(|f| Finding { severity: Severity::Warn, ..f }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_never_repeat_input_values() {
+        assert_eq!(
+            redact_values(r#"invalid type: string "hunter2 \"quoted\"", expected a boolean"#),
+            "invalid type: a string, expected a boolean"
+        );
+        assert_eq!(
+            redact_values("invalid type: integer `1234`, expected a string"),
+            "invalid type: an integer, expected a string"
+        );
+        assert_eq!(
+            redact_values("invalid value: floating point `1.5`, expected u8"),
+            "invalid value: a number, expected u8"
+        );
+        assert_eq!(
+            redact_values("unknown variant `hunter2`, expected one of `a`, `b`"),
+            "unknown variant, expected one of `a`, `b`"
+        );
+        assert_eq!(redact_values(r#"string "unterminated"#), "a string");
+        assert_eq!(
+            describe_mismatch("failed to parse year: expected 0-9 but got h"),
+            "the value has an invalid format"
+        );
+    }
 }

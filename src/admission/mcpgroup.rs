@@ -25,7 +25,7 @@ fn check_description(group: &MCPGroup, out: &mut Findings) {
 }
 
 /// Warnings for deleting a group that still has members; never denies.
-pub fn check_delete(group: &MCPGroup, ctx: &Context, out: &mut Findings) {
+pub fn check_delete(ctx: &Context, out: &mut Findings) {
     let Some(members) = ctx.cluster.group_members(ctx.namespace, ctx.name) else { return };
     if members.is_empty() {
         return;
@@ -35,11 +35,15 @@ pub fn check_delete(group: &MCPGroup, ctx: &Context, out: &mut Findings) {
     if members.len() > SHOWN {
         list.push_str(", …");
     }
-    let name = group.metadata.name.as_deref().unwrap_or(ctx.name);
     let noun = if members.len() == 1 { "member" } else { "members" };
+    // No field path: the warning reads as the spec words it, `MCPGroup "g" still has …`.
     out.warn(
         "group.delete.members",
-        "metadata.name",
-        format!("MCPGroup {name:?} still has {} {noun} ({list}); they will report GroupRefNotFound", members.len()),
+        "",
+        format!(
+            "MCPGroup {:?} still has {} {noun} ({list}); they will report GroupRefNotFound",
+            ctx.name,
+            members.len()
+        ),
     );
 }

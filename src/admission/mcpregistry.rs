@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{PodTemplateSpec, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec, Volume, VolumeMount};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_norway::Value as Yaml;
 
+use super::engine::decode_problem;
 use super::finding::{Finding, Findings, Reason};
 use super::path::{field, index};
-use super::refs::{check_key, check_name, dns1035_label_problem, dns1123_label_problem};
-use super::{Check, Operation};
+use super::refs::{check_required_key, check_required_name, dns1035_label_problem, dns1123_label_problem};
+use super::{Check, Context, Operation};
 use crate::api::crd::REGISTRY_DEPRECATION;
 use crate::api::v1beta1::{MCPRegistry, MCPRegistrySpec};
 
@@ -23,16 +25,7 @@ pub const CONTAINER: &str = "registry-api";
 pub const MAX_NAME: usize = 59;
 
 pub const CHECKS: &[Check<MCPRegistry>] = &[
-    ("meta.name-length", |_, ctx, out| {
-        if let Some(problem) = dns1035_label_problem(ctx.name, MAX_NAME) {
-            out.deny(
-                "meta.name-length",
-                "metadata.name",
-                Reason::Invalid,
-                format!("MCPRegistry name {problem}; the operator creates the Service <name>-api"),
-            );
-        }
-    }),
+    ("meta.name-length", check_name_length),
     ("registry.deprecated", |_, ctx, out| {
         if matches!(ctx.operation, Operation::Create | Operation::Update) {
             out.warn("registry.deprecated", "", REGISTRY_DEPRECATION);
@@ -55,14 +48,39 @@ pub const CHECKS: &[Check<MCPRegistry>] = &[
     ("registry.volumes", |r, _, out| check_volumes(&r.spec, out)),
 ];
 
+/// Characters the API server appends to `generateName`.
+const GENERATED_SUFFIX: &str = "xxxxx";
+
+fn check_name_length(registry: &MCPRegistry, ctx: &Context, out: &mut Findings) {
+    let prefix = registry.metadata.generate_name.as_deref().filter(|p| ctx.name.is_empty() && !p.is_empty());
+    let (path, problem) = match prefix {
+        // Only the prefix is known (direct calls, the offline CLI): judge it with a 5-character suffix.
+        Some(prefix) => {
+            ("metadata.generateName", dns1035_label_problem(&format!("{prefix}{GENERATED_SUFFIX}"), MAX_NAME))
+        }
+        None => ("metadata.name", dns1035_label_problem(ctx.name, MAX_NAME)),
+    };
+    let Some(problem) = problem else { return };
+    let reason = if ctx.name.is_empty() && prefix.is_none() { Reason::Required } else { Reason::Invalid };
+    let what = if prefix.is_some() { "MCPRegistry name generated from generateName" } else { "MCPRegistry name" };
+    out.deny(
+        "meta.name-length",
+        path,
+        reason,
+        format!("{what} {problem}; the operator creates the Service <name>-api"),
+    );
+}
+
 fn check_config(spec: &MCPRegistrySpec, out: &mut Findings) {
     let path = "spec.configYAML";
     let Some(text) = spec.config_yaml.as_deref().filter(|t| !t.trim().is_empty()) else {
         out.deny("registry.config.required", path, Reason::Required, "the registry server's config.yaml is required");
         return;
     };
-    let doc: Value = match serde_norway::from_str(text) {
-        Ok(doc) => doc,
+    let mut found = Vec::new();
+    // Parsed as YAML values (not JSON ones), so that non-string keys are not mistaken for errors.
+    match serde_norway::from_str::<Yaml>(text) {
+        Ok(doc) => inlined_credentials(&doc, "", &mut found),
         Err(err) => {
             let at = err.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
             out.warn(
@@ -70,60 +88,94 @@ fn check_config(spec: &MCPRegistrySpec, out: &mut Findings) {
                 path,
                 format!("does not parse as YAML{at}; the registry server will refuse to start"),
             );
-            return;
+            if has_url_credentials(text) {
+                found.push("a URL with user-info".to_string());
+            }
         }
-    };
-    let mut found = Vec::new();
-    inlined_credentials(&doc, "", &mut found);
+    }
     for location in found {
         out.warn(
             "registry.config.credentials",
             path,
-            format!("{location} appears to inline a credential; ConfigMaps are not secret, so mount a Secret and reference its file path"),
+            format!("{location} appears to inline a credential: ConfigMaps are not secret; mount a Secret and reference its file path"),
         );
     }
 }
 
-/// Keys whose literal value is a credential (compared lower-case without `-`/`_`).
-const CREDENTIAL_KEYS: [&str; 7] =
-    ["password", "token", "clientsecret", "secret", "apikey", "accesstoken", "bearertoken"];
+/// Keys whose literal value is a credential, compared lower-case without `-`/`_`. Exact names only
+/// (plus the `…password`/`…apikey` suffixes), so `passwordFile`, `tokenPath`, `secretName` or
+/// `existingSecret`, which name where a credential lives, are not mistaken for one.
+const CREDENTIAL_KEYS: [&str; 12] = [
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "clientsecret",
+    "apikey",
+    "accesstoken",
+    "authtoken",
+    "bearertoken",
+    "refreshtoken",
+    "apitoken",
+    "privatekey",
+];
+const CREDENTIAL_SUFFIXES: [&str; 2] = ["password", "apikey"];
 
 fn is_credential_key(key: &str) -> bool {
-    let norm: String = key.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
-    CREDENTIAL_KEYS.iter().any(|k| norm == *k || (norm.ends_with(k) && k.len() > 5))
+    let norm = key.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+    CREDENTIAL_KEYS.contains(&norm.as_str()) || CREDENTIAL_SUFFIXES.iter().any(|s| norm.ends_with(s))
 }
 
-/// A URL with user-info, such as `postgres://user:pass@db/registry`.
+/// Whether `text` holds a URL with user-info, such as `postgres://user:pass@db/registry`.
 fn has_url_credentials(text: &str) -> bool {
-    text.split_whitespace().any(|word| {
-        word.split_once("://").is_some_and(|(scheme, rest)| {
-            !scheme.is_empty()
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
-                && rest.split(['/', '?', '#']).next().is_some_and(|authority| authority.contains('@'))
-        })
+    text.match_indices("://").any(|(i, _)| {
+        let has_scheme = text[..i].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
+        let authority = text[i + 3..].split(|c: char| c.is_whitespace() || "/?#\"'`".contains(c)).next();
+        has_scheme && authority.is_some_and(|a| a.contains('@'))
     })
 }
 
+fn yaml_key(key: &Yaml) -> String {
+    match key {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Bool(b) => b.to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// A scalar written in the config itself, as opposed to a reference (a mapping) or nothing.
+fn is_literal(value: &Yaml) -> bool {
+    match value {
+        Yaml::String(s) => !s.trim().is_empty(),
+        Yaml::Number(_) => true,
+        Yaml::Tagged(tagged) => is_literal(&tagged.value),
+        _ => false,
+    }
+}
+
 /// Collects the YAML paths (never the values) of inlined credentials.
-fn inlined_credentials(node: &Value, at: &str, found: &mut Vec<String>) {
+fn inlined_credentials(node: &Yaml, at: &str, found: &mut Vec<String>) {
     match node {
-        Value::Object(map) => {
+        Yaml::Mapping(map) => {
             for (k, v) in map {
-                let here = field(at, k);
-                let literal = match v {
-                    Value::String(s) => !s.trim().is_empty(),
-                    Value::Number(_) => true,
-                    _ => false,
-                };
-                if literal && is_credential_key(k) {
+                let name = yaml_key(k);
+                let here = field(at, &name);
+                if is_literal(v) && is_credential_key(&name) {
                     found.push(format!("key {here}"));
                 } else {
                     inlined_credentials(v, &here, found);
                 }
             }
         }
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| inlined_credentials(v, &index(at, i), found)),
-        Value::String(s) if has_url_credentials(s) => found.push(format!("a URL with user-info at {at}")),
+        Yaml::Sequence(items) => {
+            items.iter().enumerate().for_each(|(i, v)| inlined_credentials(v, &index(at, i), found))
+        }
+        Yaml::Tagged(tagged) => inlined_credentials(&tagged.value, at, found),
+        Yaml::String(s) if has_url_credentials(s) => {
+            let place = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            found.push(format!("a URL with user-info{place}"));
+        }
         _ => {}
     }
 }
@@ -131,33 +183,15 @@ fn inlined_credentials(node: &Value, at: &str, found: &mut Vec<String>) {
 fn check_pgpass(spec: &MCPRegistrySpec, out: &mut Findings) {
     let Some(pgpass) = &spec.pgpass_secret_ref else { return };
     let base = "spec.pgpassSecretRef";
-    match pgpass.name.as_deref() {
-        None | Some("") => {
-            out.deny("registry.pgpass", field(base, "name"), Reason::Required, "the pgpass Secret name is required")
-        }
-        Some(name) => check_name(name, &field(base, "name"), out),
-    }
-    if pgpass.key.is_empty() {
-        out.deny(
-            "registry.pgpass",
-            field(base, "key"),
-            Reason::Required,
-            "the key of the pgpass file in the Secret is required",
-        );
-    } else {
-        check_key(&pgpass.key, &field(base, "key"), out);
-    }
+    // Presence is this kind's own check (its row says "non-empty"); the format is `ref.name`'s.
+    check_required_name("registry.pgpass", "the pgpass Secret name", pgpass.name.as_deref(), &field(base, "name"), out);
+    check_required_key("registry.pgpass", "the key of the pgpass file", &pgpass.key, &field(base, "key"), out);
 }
 
 fn check_pull_secrets(spec: &MCPRegistrySpec, out: &mut Findings) {
     for (i, secret) in spec.image_pull_secrets.iter().flatten().enumerate() {
         let path = field(&index("spec.imagePullSecrets", i), "name");
-        match secret.name.as_deref() {
-            None | Some("") => {
-                out.deny("registry.pull-secrets", path, Reason::Required, "the pull secret name is required")
-            }
-            Some(name) => check_name(name, &path, out),
-        }
+        check_required_name("registry.pull-secrets", "the pull secret name", secret.name.as_deref(), &path, out);
     }
 }
 
@@ -172,72 +206,53 @@ fn decode<T: DeserializeOwned>(
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(decoded) => Some(decoded),
         Err(err) => {
-            let inner = err.path().to_string();
-            let at = if inner == "." { path.to_string() } else { format!("{path}.{inner}") };
-            out.deny(rule, path, Reason::Invalid, format!("does not decode as a {what}: {at}: {}", err.inner()));
+            let (at, reason, problem) = decode_problem(path, &err);
+            out.deny(rule, at, reason, format!("does not decode as a {what}: {problem}"));
             None
         }
     }
 }
 
 /// Volumes and init containers of the template's pod spec.
-fn template_pod(spec: &MCPRegistrySpec) -> Option<k8s_openapi::api::core::v1::PodSpec> {
+fn template_pod(spec: &MCPRegistrySpec) -> Option<PodSpec> {
     let template: PodTemplateSpec = serde_json::from_value(spec.pod_template_spec.clone()?).ok()?;
     template.spec
 }
 
+/// Who declared a volume when it was not the user: the operator.
+const OPERATOR: &str = "operator";
+const PGPASS_REF: &str = "spec.pgpassSecretRef";
+const CONFIG_MOUNT_OWNER: &str = "the operator's config mount";
+const PGPASS_MOUNT_OWNER: &str = "the operator's pgpass mount";
+
 fn check_volumes(spec: &MCPRegistrySpec, out: &mut Findings) {
     let pgpass = spec.pgpass_secret_ref.is_some();
-    let mut reserved = vec![CONFIG_VOLUME];
-    if pgpass {
-        reserved.extend([PGPASS_SECRET_VOLUME, PGPASS_VOLUME]);
-    }
     let pod = template_pod(spec);
+    let operator_volumes = [CONFIG_VOLUME]
+        .into_iter()
+        .chain(pgpass.then_some([PGPASS_SECRET_VOLUME, PGPASS_VOLUME]).into_iter().flatten());
+    // Volume name → where it is declared.
     let mut declared: BTreeMap<String, String> =
-        reserved.iter().map(|r| (r.to_string(), "operator".to_string())).collect();
-    let check_reserved = |name: &str, path: &str, out: &mut Findings| {
-        if reserved.contains(&name) {
-            let why =
-                if name == CONFIG_VOLUME { "the operator's config volume" } else { "used by the pgpass plumbing" };
-            out.deny("registry.reserved", path, Reason::Forbidden, format!("volume name {name:?} is reserved ({why})"));
-        }
-    };
+        operator_volumes.map(|n| (n.to_string(), OPERATOR.to_string())).collect();
     for (i, raw) in spec.volumes.iter().flatten().enumerate() {
-        let path = index("spec.volumes", i);
-        let Some(volume) = decode::<Volume>(raw, &path, "registry.volumes", "Volume", out) else { continue };
-        let name_path = field(&path, "name");
-        if let Some(problem) = dns1123_label_problem(&volume.name) {
-            let reason = if volume.name.is_empty() { Reason::Required } else { Reason::Invalid };
-            out.deny("registry.volumes", &name_path, reason, format!("volume name {problem}"));
-            continue;
-        }
-        check_reserved(&volume.name, &name_path, out);
-        if let Some(first) = declared.get(&volume.name).filter(|p| *p != "operator") {
-            out.push(
-                Finding::deny(
-                    "registry.volumes",
-                    &name_path,
-                    Reason::Duplicate,
-                    format!("volume {:?} is already declared at {first}", volume.name),
-                )
-                .spanning([first.clone()]),
-            );
-        }
-        declared.entry(volume.name.clone()).or_insert(name_path);
+        check_user_volume(raw, &index("spec.volumes", i), pgpass, &mut declared, out);
     }
     for (i, v) in pod.iter().flat_map(|p| p.volumes.iter().flatten()).enumerate() {
         let path = field(&index("spec.podTemplateSpec.spec.volumes", i), "name");
-        check_reserved(&v.name, &path, out);
+        check_reserved_volume(&v.name, &path, pgpass, out);
         declared.entry(v.name.clone()).or_insert(path);
     }
     if pgpass {
         for (i, c) in pod.iter().flat_map(|p| p.init_containers.iter().flatten()).enumerate() {
             if c.name == PGPASS_INIT_CONTAINER {
-                out.deny(
-                    "registry.reserved",
-                    field(&index("spec.podTemplateSpec.spec.initContainers", i), "name"),
-                    Reason::Forbidden,
-                    format!("init container name {PGPASS_INIT_CONTAINER:?} is reserved for the pgpass plumbing"),
+                out.push(
+                    Finding::deny(
+                        "registry.reserved",
+                        field(&index("spec.podTemplateSpec.spec.initContainers", i), "name"),
+                        Reason::Forbidden,
+                        format!("init container name {PGPASS_INIT_CONTAINER:?} is reserved for the pgpass plumbing"),
+                    )
+                    .spanning([PGPASS_REF.to_string()]),
                 );
             }
         }
@@ -245,71 +260,147 @@ fn check_volumes(spec: &MCPRegistrySpec, out: &mut Findings) {
     check_mounts(spec, pod.as_ref(), &declared, out);
 }
 
-fn normalize_mount(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() { "/" } else { trimmed }
+fn check_user_volume(
+    raw: &Value,
+    path: &str,
+    pgpass: bool,
+    declared: &mut BTreeMap<String, String>,
+    out: &mut Findings,
+) {
+    let name_path = field(path, "name");
+    let Some(volume) = decode::<Volume>(raw, path, "registry.volumes", "Volume", out) else {
+        // Its mounts still name a declared volume: one error per mistake.
+        if let Some(name) = raw.get("name").and_then(Value::as_str) {
+            declared.entry(name.to_string()).or_insert(name_path);
+        }
+        return;
+    };
+    if let Some(problem) = dns1123_label_problem(&volume.name) {
+        let reason = if volume.name.is_empty() { Reason::Required } else { Reason::Invalid };
+        out.deny("registry.volumes", &name_path, reason, format!("volume name {problem}"));
+        return;
+    }
+    check_reserved_volume(&volume.name, &name_path, pgpass, out);
+    match declared.get(&volume.name) {
+        Some(first) if first != OPERATOR => out.push(
+            Finding::deny(
+                "registry.volumes",
+                &name_path,
+                Reason::Duplicate,
+                format!("volume {:?} is already declared at {first}", volume.name),
+            )
+            .spanning([first.clone()]),
+        ),
+        Some(_) => {}
+        None => {
+            declared.insert(volume.name, name_path);
+        }
+    }
+}
+
+fn check_reserved_volume(name: &str, path: &str, pgpass: bool, out: &mut Findings) {
+    if name == CONFIG_VOLUME {
+        out.deny(
+            "registry.reserved",
+            path,
+            Reason::Forbidden,
+            format!("volume name {name:?} is reserved (the operator's config volume)"),
+        );
+    } else if pgpass && (name == PGPASS_SECRET_VOLUME || name == PGPASS_VOLUME) {
+        // Reserved only because pgpassSecretRef is set, so ratcheting compares that field too.
+        out.push(
+            Finding::deny(
+                "registry.reserved",
+                path,
+                Reason::Forbidden,
+                format!("volume name {name:?} is reserved (used by the pgpass plumbing)"),
+            )
+            .spanning([PGPASS_REF.to_string()]),
+        );
+    }
+}
+
+/// `/a//b/./c/` → `/a/b/c`, so that spellings of one path collide.
+fn normalize_mount(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    format!("/{}", segments.join("/"))
+}
+
+/// The fields besides the mount path itself that a mount-path collision depends on.
+fn owner_fields(owner: &str) -> Vec<String> {
+    match owner {
+        CONFIG_MOUNT_OWNER => Vec::new(),
+        PGPASS_MOUNT_OWNER => vec![PGPASS_REF.to_string()],
+        spec_path => vec![spec_path.to_string()],
+    }
+}
+
+/// Records that the field at `at` mounts `mount_path`, denying a second mount of the same path.
+fn claim(paths: &mut BTreeMap<String, String>, mount_path: &str, at: String, out: &mut Findings) {
+    let key = normalize_mount(mount_path);
+    match paths.get(&key) {
+        Some(owner) => out.push(
+            Finding::deny(
+                "registry.mount-path",
+                &at,
+                Reason::Duplicate,
+                format!("mount path {mount_path:?} is already used by {owner}"),
+            )
+            .spanning(owner_fields(owner)),
+        ),
+        None => {
+            paths.insert(key, at);
+        }
+    }
 }
 
 fn check_mounts(
     spec: &MCPRegistrySpec,
-    pod: Option<&k8s_openapi::api::core::v1::PodSpec>,
+    pod: Option<&PodSpec>,
     declared: &BTreeMap<String, String>,
     out: &mut Findings,
 ) {
-    let mut paths: BTreeMap<String, String> = BTreeMap::new();
-    paths.insert(CONFIG_MOUNT.into(), "the operator's config mount".into());
+    let mut paths = BTreeMap::from([(CONFIG_MOUNT.to_string(), CONFIG_MOUNT_OWNER.to_string())]);
     if spec.pgpass_secret_ref.is_some() {
-        paths.insert(PGPASS_MOUNT.into(), "the operator's pgpass mount".into());
+        paths.insert(PGPASS_MOUNT.into(), PGPASS_MOUNT_OWNER.into());
     }
-    let mut claim = |mount_path: &str, at: String, out: &mut Findings| {
-        let key = normalize_mount(mount_path).to_string();
-        if let Some(owner) = paths.get(&key) {
-            out.push(
-                Finding::deny(
-                    "registry.mount-path",
-                    &at,
-                    Reason::Duplicate,
-                    format!("mount path {mount_path:?} is already used by {owner}"),
-                )
-                .spanning(owner.starts_with("spec.").then(|| owner.clone())),
-            );
-        } else {
-            paths.insert(key, at);
-        }
-    };
     for (i, raw) in spec.volume_mounts.iter().flatten().enumerate() {
         let path = index("spec.volumeMounts", i);
         let Some(mount) = decode::<VolumeMount>(raw, &path, "registry.volumes", "VolumeMount", out) else { continue };
-        if mount.name.is_empty() {
-            out.deny("registry.volumes", field(&path, "name"), Reason::Required, "the volume mount must name a volume");
-        } else if !declared.contains_key(&mount.name) {
-            out.deny(
-                "registry.volumes",
-                field(&path, "name"),
-                Reason::Invalid,
-                format!("volume {:?} is not declared in spec.volumes", mount.name),
-            );
+        check_mount_volume(&mount.name, &field(&path, "name"), declared, out);
+        let at = field(&path, "mountPath");
+        if mount.mount_path.is_empty() {
+            out.deny("registry.volumes", at, Reason::Required, "mountPath is required");
+        } else if !mount.mount_path.starts_with('/') {
+            out.deny("registry.volumes", at, Reason::Invalid, "mountPath must be an absolute path");
+        } else {
+            claim(&mut paths, &mount.mount_path, at, out);
         }
-        if !mount.mount_path.starts_with('/') {
-            out.deny(
-                "registry.volumes",
-                field(&path, "mountPath"),
-                Reason::Invalid,
-                "mountPath must be an absolute path",
-            );
-            continue;
-        }
-        claim(&mount.mount_path, field(&path, "mountPath"), out);
     }
     let containers = pod.iter().flat_map(|p| p.containers.iter().enumerate()).filter(|(_, c)| c.name == CONTAINER);
     for (ci, container) in containers {
+        let base = field(&index("spec.podTemplateSpec.spec.containers", ci), "volumeMounts");
         for (mi, mount) in container.volume_mounts.iter().flatten().enumerate() {
-            let at = field(
-                &index(&field(&index("spec.podTemplateSpec.spec.containers", ci), "volumeMounts"), mi),
-                "mountPath",
-            );
-            claim(&mount.mount_path, at, out);
+            claim(&mut paths, &mount.mount_path, field(&index(&base, mi), "mountPath"), out);
         }
+    }
+}
+
+fn check_mount_volume(name: &str, path: &str, declared: &BTreeMap<String, String>, out: &mut Findings) {
+    if name.is_empty() {
+        out.deny("registry.volumes", path, Reason::Required, "the volume mount must name a volume");
+    } else if !declared.contains_key(name) {
+        // Removing the volume (or the pgpass reference that declares it) is a new violation.
+        let sources = ["spec.volumes", "spec.podTemplateSpec", PGPASS_REF].map(String::from);
+        out.push(
+            Finding::deny(
+                "registry.volumes",
+                path,
+                Reason::Invalid,
+                format!("volume {name:?} is not declared in spec.volumes or the pod template"),
+            )
+            .spanning(sources),
+        );
     }
 }
 

@@ -82,7 +82,7 @@ fn check_url(spec: &MCPServerEntrySpec, ctx: &Context, out: &mut Findings) {
         out.warn("entry.url.plain-http", URL, "uses http://; traffic and forwarded headers are not encrypted");
     }
     if report.has_fragment {
-        out.warn("entry.url.fragment", URL, "the #fragment is never sent to the server");
+        out.warn("entry.url.fragment", URL, "a #fragment is never sent to the server");
     }
     if report.plain_http && spec.ca_bundle_ref.is_some() {
         out.warn("entry.ca.with-http", "spec.caBundleRef", "a CA bundle has no effect with an http:// URL");
@@ -112,9 +112,11 @@ fn check_group(entry: &MCPServerEntry, ctx: &Context, out: &mut Findings) {
         out.deny("entry.group", "spec.groupRef", Reason::Required, "every entry must name its MCPGroup in groupRef");
         return;
     };
+    let problems_before = out.len();
     check_name(&group.name, "spec.groupRef.name", out);
     check_namespace(group.namespace.as_deref(), "spec.groupRef", "MCPGroup", ctx, out);
-    if ctx.cluster.group_exists(ctx.namespace, &group.name) == Some(false) {
+    // Only a well-formed, same-namespace reference can be looked up.
+    if out.len() == problems_before && ctx.cluster.group_exists(ctx.namespace, &group.name) == Some(false) {
         out.warn(
             "entry.group.missing",
             "spec.groupRef.name",
@@ -126,12 +128,15 @@ fn check_group(entry: &MCPServerEntry, ctx: &Context, out: &mut Findings) {
 fn check_ca(spec: &MCPServerEntrySpec, out: &mut Findings) {
     let Some(cm) = spec.ca_bundle_ref.as_ref().and_then(|ca| ca.config_map_ref.as_ref()) else { return };
     let base = "spec.caBundleRef.configMapRef";
-    match cm.name.as_deref() {
-        None | Some("") => {
-            out.deny("entry.ca", field(base, "name"), Reason::Required, "the CA bundle ConfigMap name is required")
-        }
-        Some(name) => check_name(name, &field(base, "name"), out),
-    }
+    // The schema lets the name default to "", so its presence is this kind's own check.
+    refs::check_required_name(
+        "entry.ca",
+        "the CA bundle ConfigMap name",
+        cm.name.as_deref(),
+        &field(base, "name"),
+        out,
+    );
+    // An absent or empty key is valid: the mutating webhook turns it into `ca.crt`.
     if let Some(k) = cm.key.as_deref().filter(|k| !k.is_empty()) {
         check_key(k, &field(base, "key"), out);
     }

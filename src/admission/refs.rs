@@ -85,6 +85,24 @@ pub fn check_name(name: &str, path: &str, out: &mut Findings) {
     }
 }
 
+/// Checks a name that a kind's own rule requires to be set (its row says "non-empty"): absent or
+/// empty is that rule's finding, malformed is `ref.name`'s.
+pub fn check_required_name(rule: &'static str, what: &str, name: Option<&str>, path: &str, out: &mut Findings) {
+    match name {
+        None | Some("") => out.deny(rule, path, Reason::Required, format!("{what} is required")),
+        Some(name) => check_name(name, path, out),
+    }
+}
+
+/// Like `check_required_name`, for a Secret or ConfigMap key.
+pub fn check_required_key(rule: &'static str, what: &str, key: &str, path: &str, out: &mut Findings) {
+    if key.is_empty() {
+        out.deny(rule, path, Reason::Required, format!("{what} is required"));
+    } else {
+        check_key(key, path, out);
+    }
+}
+
 /// Checks a Secret or ConfigMap key: `path` is the key field.
 pub fn check_key(key: &str, path: &str, out: &mut Findings) {
     if let Some(problem) = data_key_problem(key) {
@@ -95,7 +113,8 @@ pub fn check_key(key: &str, path: &str, out: &mut Findings) {
 
 /// Checks an optional `namespace` of a reference at `ref_path` to an object of kind `target`.
 pub fn check_namespace(namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
-    if let Some(ns) = namespace
+    // An empty namespace means "unset", as everywhere in Kubernetes.
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty())
         && ns != ctx.namespace
     {
         out.deny(

@@ -189,7 +189,7 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     report.host = Some(host.to_string());
     report.plain_http = url.scheme() == "http";
     report.has_fragment = url.fragment().is_some();
-    if has_user_info(raw) {
+    if has_user_info(raw) || !url.username().is_empty() || url.password().is_some() {
         report.problems.push(UrlProblem::Credentials);
     }
     match policy.judge(&host) {
@@ -200,7 +200,8 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     report
 }
 
-/// Whether the authority part of `raw` carries user-info (even an empty `@`).
+/// Whether the authority part of `raw` carries user-info (even an empty `@`, which the parsed URL
+/// does not show).
 fn has_user_info(raw: &str) -> bool {
     let after_scheme = raw.split_once("://").map_or(raw, |(_, rest)| rest);
     let authority_end = after_scheme.find(['/', '?', '#', '\\']).unwrap_or(after_scheme.len());
@@ -311,6 +312,11 @@ mod tests {
         assert!(verdict(&exact).is_empty());
         assert_eq!(verdict("https://user:pass@example.com/"), vec![UrlProblem::Credentials]);
         assert_eq!(verdict("https://user@example.com/"), vec![UrlProblem::Credentials]);
+        assert_eq!(
+            verdict("https:///user:pass@example.com/"),
+            vec![UrlProblem::Credentials],
+            "WHATWG skips extra slashes"
+        );
         assert!(verdict("https://example.com/?q=a@b").is_empty());
     }
 

@@ -51,17 +51,18 @@ pub fn handle(
     cluster: &dyn ClusterView,
 ) -> Result<Reviewed, BadReview> {
     let review: Value = serde_json::from_slice(body).map_err(|e| BadReview(format!("body is not valid JSON: {e}")))?;
-    let request = review
-        .get("request")
-        .ok_or_else(|| BadReview(shape_problem(&review).unwrap_or("the review has no request".into())))?;
+    // A body that is not an `admission.k8s.io/v1` AdmissionReview cannot be answered with one,
+    // even when it happens to carry a uid: the API server only sends v1 reviews, so it is a 400.
+    if let Some(problem) = shape_problem(&review) {
+        return Err(BadReview(problem));
+    }
+    let request =
+        review.get("request").filter(|r| r.is_object()).ok_or_else(|| BadReview("the review has no request".into()))?;
     let uid = match request.get("uid") {
         Some(Value::String(uid)) if !uid.is_empty() => uid.clone(),
         _ => return Err(BadReview("request.uid is missing or not a non-empty string".into())),
     };
     // From here on every problem is answered as a denial the API server can relay.
-    if let Some(problem) = shape_problem(&review) {
-        return Ok(refusal(uid, kind, &problem));
-    }
     let operation_text = request.get("operation").and_then(Value::as_str).unwrap_or_default();
     let Some(operation) = Operation::parse(operation_text) else {
         return Ok(refusal(
@@ -120,21 +121,28 @@ fn shape_problem(review: &Value) -> Option<String> {
     (kind != "AdmissionReview").then(|| format!("kind {kind:?} is not AdmissionReview"))
 }
 
-/// The request must be about the kind the path names.
+/// The request, and the objects it carries, must be about the kind the path names.
 fn kind_problem(request: &Value, kind: AdmissionKind) -> Option<String> {
+    let serves = kind.kind();
     let requested = request.get("kind").and_then(|k| k.get("kind")).and_then(Value::as_str);
     let group = request.get("kind").and_then(|k| k.get("group")).and_then(Value::as_str);
-    let object_kind = ["object", "oldObject"].iter().find_map(|k| request.get(*k)?.get("kind")?.as_str());
-    match (requested, group, object_kind) {
-        (Some(r), _, _) if r != kind.kind() => {
-            Some(format!("request is for kind {r:?}, but this endpoint serves {}", kind.kind()))
-        }
-        (_, Some(g), _) if g != GROUP => Some(format!("request is for group {g:?}, but this endpoint serves {GROUP}")),
-        (_, _, Some(o)) if o != kind.kind() => {
-            Some(format!("object is of kind {o:?}, but this endpoint serves {}", kind.kind()))
-        }
-        _ => None,
+    let objects = || ["object", "oldObject"].into_iter().filter_map(|k| request.get(k)).filter(|o| !o.is_null());
+    let object_kind = objects().find_map(|o| o.get("kind")?.as_str());
+    // `v1` (core) has no group: everything before the last `/` of apiVersion.
+    let object_group =
+        objects().find_map(|o| o.get("apiVersion")?.as_str()).map(|v| v.rsplit_once('/').map_or("", |(g, _)| g));
+    if let Some(r) = requested.filter(|r| *r != serves) {
+        return Some(format!("request is for kind {r:?}, but this endpoint serves {serves}"));
     }
+    if let Some(g) = group.filter(|g| *g != GROUP) {
+        return Some(format!("request is for group {g:?}, but this endpoint serves {GROUP}"));
+    }
+    if let Some(o) = object_kind.filter(|o| *o != serves) {
+        return Some(format!("object is of kind {o:?}, but this endpoint serves {serves}"));
+    }
+    object_group
+        .filter(|g| *g != GROUP)
+        .map(|g| format!("object is of API group {g:?}, but this endpoint serves {GROUP}"))
 }
 
 /// A denial for a review that has a uid but cannot be evaluated.
