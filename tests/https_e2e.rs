@@ -162,3 +162,85 @@ async fn admin_port_reports_health_readiness_and_metrics() {
     assert_eq!(get_plain(&server.admin_url("/readyz")).await.0, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(get_plain(&server.admin_url("/livez")).await.0, StatusCode::OK, "draining is not dead");
 }
+
+/// Every `webhooks/conversion/*.request.json`, sorted.
+fn conversion_fixtures() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir("webhooks/conversion")
+        .expect("fixture dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".request.json"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn every_conversion_fixture_gets_its_expected_response_over_https() {
+    let server = TestServer::start().await;
+    let client = server.client(false);
+    let cases = conversion_fixtures();
+    assert!(cases.len() >= 4, "fixtures missing: {cases:?}");
+    for request in cases {
+        let body = fs::read(&request).expect("request");
+        let (status, response) = post_json(&client, &server.url("/convert"), &body).await;
+        assert_eq!(status, StatusCode::OK, "{}", request.display());
+        let expected: Value = serde_json::from_slice(&fs::read(response_path(&request)).expect("expected")).expect("json");
+        assert_eq!(response, expected, "{}", request.display());
+    }
+    let (_, text) = get_plain(&server.admin_url("/metrics")).await;
+    assert!(
+        text.contains(r#"mcp_operator_conversion_objects_total{kind="MCPServerEntry",direction="v1alpha1->v1beta1",result="success"}"#),
+        "{text}"
+    );
+    assert!(text.contains("mcp_operator_conversion_duration_seconds_count"), "{text}");
+}
+
+#[tokio::test]
+async fn a_500_object_conversion_batch_round_trips_over_https() {
+    let server = TestServer::start().await;
+    let client = server.client(true);
+    let object: Value = serde_json::from_slice(
+        &fs::read("webhooks/conversion/virtualmcpserver-v1beta1-to-v1alpha1.request.json").expect("fixture"),
+    )
+    .expect("json");
+    let template = object["request"]["objects"][0].clone();
+    let objects: Vec<Value> = (0..500)
+        .map(|i| {
+            let mut o = template.clone();
+            o["metadata"]["name"] = format!("vmcp-{i}").into();
+            o
+        })
+        .collect();
+    let review = |desired: &str, objects: &[Value]| {
+        serde_json::to_vec(&serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "ConversionReview",
+            "request": { "uid": "batch-500", "desiredAPIVersion": desired, "objects": objects },
+        }))
+        .expect("json")
+    };
+    let (status, down) = post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1alpha1", &objects)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(down["response"]["result"]["status"], "Success");
+    let converted = down["response"]["convertedObjects"].as_array().expect("objects").clone();
+    assert_eq!(converted.len(), 500);
+    for (i, o) in converted.iter().enumerate() {
+        assert_eq!(o["metadata"]["name"], format!("vmcp-{i}"), "order is preserved");
+        assert_eq!(o["apiVersion"], "toolhive.stacklok.dev/v1alpha1");
+    }
+    let (_, up) = post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1beta1", &converted)).await;
+    assert_eq!(up["response"]["convertedObjects"].as_array().expect("objects"), &objects, "lossless both ways");
+}
+
+#[tokio::test]
+async fn conversion_protocol_errors() {
+    let server = TestServer::start().await;
+    let client = server.client(false);
+    let (status, _) = post_json(&client, &server.url("/convert"), b"[]").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(&client, Method::POST, &server.url("/convert"), Some("text/yaml"), b"{}".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _) = send(&client, Method::GET, &server.url("/convert"), None, Vec::new()).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -16,7 +16,8 @@ use super::Limits;
 use crate::admission::engine::Mode;
 use crate::admission::review::{self, Reviewed};
 use crate::admission::{ClusterView, RemoteUrlPolicy, kind_for_plural};
-use crate::metrics::{AdmissionLabels, EndpointLabels, FindingLabels, Metrics};
+use crate::conversion::{self, ObjectTally, ReviewOutcome, ServedVersion};
+use crate::metrics::{AdmissionLabels, ConversionLabels, EndpointLabels, FindingLabels, Metrics};
 
 /// Bodies above this size are evaluated on the blocking pool, off the async workers.
 const INLINE_BODY_LIMIT: usize = 256 * 1024;
@@ -33,6 +34,7 @@ pub fn router(state: WebhookState, limits: Limits) -> Router {
     Router::new()
         .route("/validate/{plural}", post(validate))
         .route("/mutate/{plural}", post(mutate))
+        .route("/convert", post(convert))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
@@ -110,6 +112,50 @@ async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &Head
         .get_or_create(&EndpointLabels { endpoint })
         .observe(started.elapsed().as_secs_f64());
     json_response(status, &body)
+}
+
+async fn convert(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json(&headers) {
+        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
+    }
+    let started = Instant::now();
+    // A list at another version can bring hundreds of objects: big batches go to the blocking pool.
+    let outcome = if body.len() > INLINE_BODY_LIMIT {
+        match tokio::task::spawn_blocking(move || conversion::handle_review(&body)).await {
+            Ok(outcome) => outcome,
+            Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "conversion failed"),
+        }
+    } else {
+        conversion::handle_review(&body)
+    };
+    state.metrics.conversion_duration.observe(started.elapsed().as_secs_f64());
+    match outcome {
+        ReviewOutcome::Response(response) => {
+            record_conversion(&state.metrics, &response.objects);
+            if !response.success {
+                tracing::info!(message = %response.review["response"]["result"]["message"], "conversion failed");
+            }
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], response.body()).into_response()
+        }
+        ReviewOutcome::BadRequest(problem) => {
+            tracing::info!(problem = %problem, "rejected a malformed conversion review");
+            json_error(StatusCode::BAD_REQUEST, problem)
+        }
+    }
+}
+
+fn record_conversion(metrics: &Metrics, objects: &[ObjectTally]) {
+    for tally in objects {
+        let kind = tally.kind.map_or("unknown", |k| k.as_str());
+        let direction = match (tally.from, tally.to) {
+            (Some(from), to) if from == to => "unchanged",
+            (Some(ServedVersion::V1alpha1), _) => "v1alpha1->v1beta1",
+            (Some(ServedVersion::V1beta1), _) => "v1beta1->v1alpha1",
+            (None, _) => "unknown",
+        };
+        let result = if tally.ok { "success" } else { "failure" };
+        metrics.conversion_objects.get_or_create(&ConversionLabels { kind, direction, result }).inc();
+    }
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
