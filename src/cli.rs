@@ -32,6 +32,17 @@ pub enum Command {
     /// Run the webhooks (and, in a cluster, the controllers). Needs no flags on a laptop.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(Box<ServeArgs>),
+    /// Run the admission rules and defaults offline on manifests (both API versions); exit 1 on
+    /// any denial.
+    #[command(
+        after_help = "Examples:\n  mcp-operator validate manifests/*.yaml\n  kustomize build overlays/prod | mcp-operator validate -\n  mcp-operator validate --output json entry.yaml | jq '.results[].findings'"
+    )]
+    Validate(ValidateArgs),
+    /// Convert manifests between v1alpha1 and v1beta1, like kubectl convert.
+    #[command(
+        after_help = "Examples:\n  mcp-operator convert --to v1beta1 old/*.yaml > new.yaml\n  kubectl get vmcp -o yaml | mcp-operator convert --to v1beta1 -"
+    )]
+    Convert(ConvertArgs),
     /// Point a cluster at a locally running `serve`: apply the CRDs and webhook configurations with
     /// the local CA bundle (or remove them again with --uninstall).
     #[command(after_help = INSTALL_EXAMPLES)]
@@ -42,6 +53,11 @@ pub enum Command {
         after_help = "Examples:\n  mcp-operator manifests | kubectl apply --server-side -f -\n  mcp-operator manifests --namespace platform --image registry.example/mcp-operator:v1\n  mcp-operator manifests --write manifests    # regenerate the kustomization (kubectl apply -k manifests/)"
     )]
     Manifests(ManifestsArgs),
+    /// Generate a CA and a serving certificate for the given names and IPs.
+    #[command(
+        after_help = "Examples:\n  mcp-operator certs --dir /tmp/tls --host mcp-operator-webhook.mcp-operator.svc --host 10.0.0.5\n  mcp-operator serve --cert-mode files --tls-cert-file /tmp/tls/tls.crt --tls-key-file /tmp/tls/tls.key"
+    )]
+    Certs(CertsArgs),
     /// Print the four CustomResourceDefinitions (what manifests/crds/ holds).
     #[command(
         after_help = "Examples:\n  mcp-operator crds | kubectl apply --server-side -f -\n  mcp-operator crds --write manifests/crds"
@@ -56,6 +72,54 @@ const SERVE_EXAMPLES: &str = "Examples:
   mcp-operator serve --cert-mode files --tls-cert-file /tls/tls.crt --tls-key-file /tls/tls.key
       Serve a certificate issued elsewhere (cert-manager); it is reloaded when the files change.
   mcp-operator serve --remote-url-deny-cidrs 203.0.113.0/24 --remote-url-allow-cidrs 10.20.0.0/16";
+
+/// How the offline commands print their results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Manifest files (YAML or JSON, multi-document); `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// `text` for people, `json` for tools.
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// A served API version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApiVersionArg {
+    V1beta1,
+    V1alpha1,
+}
+
+impl ApiVersionArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersionArg::V1beta1 => "v1beta1",
+            ApiVersionArg::V1alpha1 => "v1alpha1",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// The version to convert to.
+    #[arg(long, value_enum)]
+    pub to: ApiVersionArg,
+    /// Manifest files (YAML or JSON, multi-document); `-` reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// `text` prints YAML documents, `json` one JSON object (a List for several).
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
 
 const INSTALL_EXAMPLES: &str = "Examples:
   mcp-operator install --webhook-url https://127.0.0.1:9443
@@ -164,6 +228,16 @@ pub struct ManifestsArgs {
     /// Write the files of the kustomization into this directory instead of printing one stream.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CertsArgs {
+    /// Folder to write ca.crt, ca.key, tls.crt and tls.key into (reused when still valid).
+    #[arg(long, default_value = "certs")]
+    pub dir: PathBuf,
+    /// DNS name or IP address for the certificate (repeatable).
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -185,7 +185,8 @@ async fn every_conversion_fixture_gets_its_expected_response_over_https() {
         let body = fs::read(&request).expect("request");
         let (status, response) = post_json(&client, &server.url("/convert"), &body).await;
         assert_eq!(status, StatusCode::OK, "{}", request.display());
-        let expected: Value = serde_json::from_slice(&fs::read(response_path(&request)).expect("expected")).expect("json");
+        let expected: Value =
+            serde_json::from_slice(&fs::read(response_path(&request)).expect("expected")).expect("json");
         assert_eq!(response, expected, "{}", request.display());
     }
     let (_, text) = get_plain(&server.admin_url("/metrics")).await;
@@ -220,7 +221,8 @@ async fn a_500_object_conversion_batch_round_trips_over_https() {
         }))
         .expect("json")
     };
-    let (status, down) = post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1alpha1", &objects)).await;
+    let (status, down) =
+        post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1alpha1", &objects)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(down["response"]["result"]["status"], "Success");
     let converted = down["response"]["convertedObjects"].as_array().expect("objects").clone();
@@ -229,7 +231,8 @@ async fn a_500_object_conversion_batch_round_trips_over_https() {
         assert_eq!(o["metadata"]["name"], format!("vmcp-{i}"), "order is preserved");
         assert_eq!(o["apiVersion"], "toolhive.stacklok.dev/v1alpha1");
     }
-    let (_, up) = post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1beta1", &converted)).await;
+    let (_, up) =
+        post_json(&client, &server.url("/convert"), &review("toolhive.stacklok.dev/v1beta1", &converted)).await;
     assert_eq!(up["response"]["convertedObjects"].as_array().expect("objects"), &objects, "lossless both ways");
 }
 
