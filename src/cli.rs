@@ -149,6 +149,9 @@ pub struct InstallArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CertMode {
+    /// A CA and serving certificate in the Secret mcp-operator-webhook-tls, created by the first
+    /// replica; the leader rotates them and keeps the caBundles in step.
+    Auto,
     /// A local development CA and certificate in --cert-dir, created on first start.
     Dev,
     /// PEM files from --tls-cert-file/--tls-key-file, issued by cert-manager or any other CA.
@@ -164,7 +167,7 @@ pub struct ServeArgs {
     /// [default: 127.0.0.1:8080 outside a cluster, 0.0.0.0:8080 in a pod].
     #[arg(long, env = "MCP_OPERATOR_ADMIN_ADDR")]
     pub admin_addr: Option<SocketAddr>,
-    /// Where the serving certificate comes from [default: dev].
+    /// Where the serving certificate comes from [default: auto in a pod, dev elsewhere].
     #[arg(long, value_enum, env = "MCP_OPERATOR_CERT_MODE")]
     pub cert_mode: Option<CertMode>,
     /// Folder of the development CA and certificate (cert mode dev).
@@ -179,6 +182,23 @@ pub struct ServeArgs {
     /// PEM private key (cert mode files).
     #[arg(long, env = "MCP_OPERATOR_TLS_KEY_FILE")]
     pub tls_key_file: Option<PathBuf>,
+    /// Namespace of the TLS Secret and the leader Lease [default: POD_NAMESPACE, the pod's own
+    /// namespace, or `default` outside a cluster].
+    #[arg(long, env = "MCP_OPERATOR_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Namespace of the leader Lease, when it differs from --namespace.
+    #[arg(long, env = "MCP_OPERATOR_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// This replica's name in the leader election [default: POD_NAME or the host name].
+    #[arg(long, env = "MCP_OPERATOR_IDENTITY")]
+    pub identity: Option<String>,
+    /// Name of the Service in front of the webhooks (cert mode auto puts its DNS names in the certificate).
+    #[arg(long, default_value = crate::deploy::WEBHOOK_SERVICE, env = "MCP_OPERATOR_SERVICE_NAME")]
+    pub service_name: String,
+    /// Keep the caBundle of the webhook configurations and conversion webhooks in step with the CA
+    /// (cert mode auto); turn off when cert-manager's CA injector does it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "MCP_OPERATOR_MANAGE_CA_BUNDLE")]
+    pub manage_ca_bundle: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Seconds to keep serving after SIGTERM while endpoints are removed, before closing.

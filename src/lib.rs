@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod conversion;
 pub mod deploy;
+pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod server;

@@ -3,18 +3,30 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::UsageError;
 use crate::admission::NoCluster;
 use crate::certs::dev::{self, DevCertAction};
-use crate::certs::generate::inspect;
+use crate::certs::files::{self, CertFiles};
+use crate::certs::maintain::{CertKeeper, Maintenance, record_expiry};
+use crate::certs::secret::SecretStore;
 use crate::certs::{CertBundle, SwappableResolver};
 use crate::cli::{CertMode, ServeArgs};
+use crate::deploy::TLS_SECRET;
+use crate::leader::{self, Leadership};
 use crate::metrics::Metrics;
 use crate::server::{self, Limits, Readiness, ServerOptions, tls};
+
+/// How often replicas re-read the TLS Secret and the leader checks rotation and caBundles.
+const CERT_INTERVAL: Duration = Duration::from_secs(30);
+/// Time between CA rotation steps: several reload intervals, so every replica follows each step.
+const CERT_SETTLE: Duration = Duration::from_secs(5 * 60);
+const FILES_POLL: Duration = Duration::from_secs(60);
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<i32> {
     let runtime =
@@ -27,17 +39,81 @@ pub fn in_cluster() -> bool {
     std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
 }
 
+const SA_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// --namespace, else POD_NAMESPACE, else the service account's namespace, else `default`.
+fn own_namespace(args: &ServeArgs) -> String {
+    args.namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .or_else(|| std::fs::read_to_string(SA_NAMESPACE_FILE).ok().map(|s| s.trim().to_string()))
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+fn identity(args: &ServeArgs) -> String {
+    args.identity
+        .clone()
+        .or_else(|| std::env::var("POD_NAME").ok())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| format!("mcp-operator-{}", std::process::id()))
+}
+
+/// The Service's DNS names, which the API server dials.
+fn service_hosts(service: &str, namespace: &str, cluster_domain: &str) -> Vec<String> {
+    vec![
+        service.to_string(),
+        format!("{service}.{namespace}"),
+        format!("{service}.{namespace}.svc"),
+        format!("{service}.{namespace}.svc.{cluster_domain}"),
+    ]
+}
+
 async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     // One crypto provider for the whole process, installed before any TLS object exists.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bind_ip = if in_cluster() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
     let webhook_addr = args.webhook_addr.unwrap_or(SocketAddr::new(bind_ip, 9443));
     let admin_addr = args.admin_addr.unwrap_or(SocketAddr::new(bind_ip, 8080));
+    let cert_mode = args.cert_mode.unwrap_or(if in_cluster() { CertMode::Auto } else { CertMode::Dev });
+    let namespace = own_namespace(args);
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
+    let shutdown = CancellationToken::new();
 
-    let bundle = load_certificate(args, webhook_addr)?;
-    let resolver = Arc::new(SwappableResolver::new(&bundle)?);
+    let client = if cert_mode == CertMode::Auto {
+        Some(
+            kube::Client::try_default()
+                .await
+                .map_err(|e| UsageError(format!("cert mode auto needs a cluster: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let leadership = match &client {
+        Some(client) => {
+            let lease_ns = args.leader_election_namespace.clone().unwrap_or_else(|| namespace.clone());
+            leader::elect(client.clone(), &lease_ns, &identity(args), metrics.clone())
+                .await
+                .map_err(|e| UsageError(format!("cannot join the leader election in {lease_ns}: {e}")))?
+        }
+        None => Leadership::never(),
+    };
+
+    let (bundle, resolver, mut tasks) = match cert_mode {
+        CertMode::Dev => {
+            let bundle = dev_certificate(args, webhook_addr)?;
+            let resolver = Arc::new(SwappableResolver::new(&bundle)?);
+            (bundle, resolver, Vec::new())
+        }
+        CertMode::Files => file_certificate(args, &metrics, &shutdown)?,
+        CertMode::Auto => {
+            let Some(client) = client.clone() else {
+                return Err(UsageError("cert mode auto needs a cluster".into()).into());
+            };
+            secret_certificate(args, client, &namespace, &metrics, &leadership, &shutdown).await?
+        }
+    };
     record_expiry(&metrics, &bundle);
     readiness.set_cert_loaded();
 
@@ -51,14 +127,15 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         metrics,
         readiness: readiness.clone(),
         limits,
+        shutdown: shutdown.clone(),
     })
     .await
     .map_err(|e| UsageError(format!("cannot listen on {webhook_addr} / {admin_addr}: {e}")))?;
-    tracing::info!(webhooks = %format!("https://{}", running.webhook_addr), admin = %format!("http://{}", running.admin_addr), "serving");
+    tracing::info!(webhooks = %format!("https://{}", running.webhook_addr), admin = %format!("http://{}", running.admin_addr), cert_mode = ?cert_mode, "serving");
 
-    let shutdown = running.shutdown_token();
     let drain = Duration::from_secs(args.drain_seconds);
-    tokio::spawn(async move {
+    let stopper = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
         wait_for_signal().await;
         readiness.start_draining();
         tracing::info!(
@@ -66,11 +143,85 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
             "shutting down: not ready, still serving during the drain period"
         );
         tokio::time::sleep(drain).await;
-        shutdown.cancel();
-    });
+        stopper.cancel();
+    }));
     running.wait().await;
+    for task in tasks {
+        task.abort();
+    }
+    leadership.release().await;
     tracing::info!("stopped");
     Ok(0)
+}
+
+type Loaded = (CertBundle, Arc<SwappableResolver>, Vec<JoinHandle<()>>);
+
+fn dev_certificate(args: &ServeArgs, webhook_addr: SocketAddr) -> anyhow::Result<CertBundle> {
+    let mut hosts = dev::default_hosts();
+    if !webhook_addr.ip().is_unspecified() && !hosts.contains(&webhook_addr.ip().to_string()) {
+        hosts.push(webhook_addr.ip().to_string());
+    }
+    hosts.extend(args.tls_sans.iter().filter(|h| !h.is_empty()).cloned());
+    let (_, serving, action) = dev::ensure(&args.cert_dir, &hosts, SystemTime::now())?;
+    let ca = dev::DevCertPaths::in_dir(&args.cert_dir).ca_cert;
+    let what = match action {
+        DevCertAction::Reused => "reused",
+        DevCertAction::CreatedCa => "created",
+        DevCertAction::RenewedServing => "renewed the serving certificate of",
+    };
+    tracing::info!(ca_bundle = %ca.display(), hosts = ?hosts, "{what} the development CA");
+    log_example(&ca, webhook_addr);
+    Ok(serving)
+}
+
+fn file_certificate(args: &ServeArgs, metrics: &Arc<Metrics>, shutdown: &CancellationToken) -> anyhow::Result<Loaded> {
+    let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
+        return Err(UsageError("--cert-mode files needs --tls-cert-file and --tls-key-file".into()).into());
+    };
+    let files = CertFiles { cert: cert.clone(), key: key.clone() };
+    let bundle = files.read().map_err(|e| UsageError(e.to_string()))?;
+    let resolver = Arc::new(SwappableResolver::new(&bundle).map_err(|e| UsageError(e.to_string()))?);
+    let task = tokio::spawn(files::watch(
+        files,
+        resolver.clone(),
+        metrics.clone(),
+        bundle.clone(),
+        FILES_POLL,
+        shutdown.clone(),
+    ));
+    Ok((bundle, resolver, vec![task]))
+}
+
+async fn secret_certificate(
+    args: &ServeArgs,
+    client: kube::Client,
+    namespace: &str,
+    metrics: &Arc<Metrics>,
+    leadership: &Leadership,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Loaded> {
+    let hosts = service_hosts(&args.service_name, namespace, &args.policy.cluster_domain);
+    let store = SecretStore::new(client.clone(), namespace, TLS_SECRET);
+    let mut delay = Duration::from_millis(500);
+    let stored = loop {
+        match store.read_or_create(&hosts, SystemTime::now()).await {
+            Ok(stored) => break stored,
+            Err(err) if delay < Duration::from_secs(30) => {
+                tracing::warn!(error = %err, "cannot load the TLS Secret yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(err) => return Err(UsageError(err.to_string()).into()),
+        }
+    };
+    let bundle = stored.material.serving.clone();
+    let resolver = Arc::new(SwappableResolver::new(&bundle)?);
+    tracing::info!(secret = %format!("{namespace}/{TLS_SECRET}"), hosts = ?hosts, "loaded the serving certificate");
+    let settings =
+        Maintenance { hosts, interval: CERT_INTERVAL, settle: CERT_SETTLE, manage_ca_bundle: args.manage_ca_bundle };
+    let keeper = Arc::new(CertKeeper::new(store, client, resolver.clone(), metrics.clone(), settings, bundle.clone()));
+    let task = tokio::spawn(keeper.run(leadership.receiver(), shutdown.clone()));
+    Ok((bundle, resolver, vec![task]))
 }
 
 async fn wait_for_signal() {
@@ -95,38 +246,6 @@ async fn wait_for_signal() {
     }
 }
 
-fn load_certificate(args: &ServeArgs, webhook_addr: SocketAddr) -> anyhow::Result<CertBundle> {
-    match args.cert_mode.unwrap_or(CertMode::Dev) {
-        CertMode::Dev => {
-            let mut hosts = dev::default_hosts();
-            if !webhook_addr.ip().is_unspecified() && !hosts.contains(&webhook_addr.ip().to_string()) {
-                hosts.push(webhook_addr.ip().to_string());
-            }
-            hosts.extend(args.tls_sans.iter().filter(|h| !h.is_empty()).cloned());
-            let (_, serving, action) = dev::ensure(&args.cert_dir, &hosts, SystemTime::now())?;
-            let ca = dev::DevCertPaths::in_dir(&args.cert_dir).ca_cert;
-            let what = match action {
-                DevCertAction::Reused => "reused",
-                DevCertAction::CreatedCa => "created",
-                DevCertAction::RenewedServing => "renewed serving certificate of",
-            };
-            tracing::info!(ca_bundle = %ca.display(), hosts = ?hosts, "{what} the development CA");
-            log_example(&ca, webhook_addr);
-            Ok(serving)
-        }
-        CertMode::Files => {
-            let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else {
-                return Err(UsageError("--cert-mode files needs --tls-cert-file and --tls-key-file".into()).into());
-            };
-            Ok(CertBundle { cert_pem: read(cert)?, key_pem: read(key)? })
-        }
-    }
-}
-
-fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())).into())
-}
-
 fn log_example(ca: &Path, addr: SocketAddr) {
     let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
     let host = if addr.is_ipv6() { format!("[{host}]") } else { host };
@@ -135,11 +254,4 @@ fn log_example(ca: &Path, addr: SocketAddr) {
         ca.display(),
         addr.port()
     );
-}
-
-fn record_expiry(metrics: &Metrics, bundle: &CertBundle) {
-    if let Ok(info) = inspect(&bundle.cert_pem) {
-        let secs = info.not_after.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        metrics.certificate_not_after.set(i64::try_from(secs).unwrap_or(i64::MAX));
-    }
 }

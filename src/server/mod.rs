@@ -89,6 +89,8 @@ pub struct ServerOptions {
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
     pub limits: Limits,
+    /// Cancelling it stops both listeners.
+    pub shutdown: CancellationToken,
 }
 
 /// Both listeners, bound and serving.
@@ -126,7 +128,7 @@ pub async fn start(options: ServerOptions) -> std::io::Result<RunningServer> {
     let admin_listener = TcpListener::bind(options.admin_addr).await?;
     let webhook_addr = webhook_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
-    let shutdown = CancellationToken::new();
+    let shutdown = options.shutdown;
     let state = webhooks::WebhookState {
         policy: Arc::new(options.policy),
         cluster: options.cluster,

@@ -29,6 +29,8 @@ struct State {
     objects: BTreeMap<String, Value>,
     calls: Vec<Call>,
     next_version: u64,
+    /// Paths whose next GET answers 404 although the object exists (to stage races).
+    hidden_once: Vec<String>,
 }
 
 /// The fake server; clone freely, all clones share the store.
@@ -58,6 +60,11 @@ impl FakeApi {
         state.next_version += 1;
         object["metadata"]["resourceVersion"] = json!(state.next_version.to_string());
         state.objects.insert(path.to_string(), object);
+    }
+
+    /// The next GET of `path` answers 404, as if another writer had not created it yet.
+    pub fn hide_next_get(&self, path: &str) {
+        self.state.lock().expect("lock").hidden_once.push(path.to_string());
     }
 
     pub fn get(&self, path: &str) -> Option<Value> {
@@ -93,7 +100,10 @@ impl FakeApi {
             content_type: content_type.clone(),
             body: body.clone(),
         });
+        let hidden = method == "GET"
+            && state.hidden_once.iter().position(|p| *p == path).map(|i| state.hidden_once.remove(i)).is_some();
         let (status, out) = match method.as_str() {
+            "GET" if hidden => not_found(&path),
             "GET" => match state.objects.get(&path) {
                 Some(object) => (StatusCode::OK, object.clone()),
                 None => not_found(&path),
@@ -153,10 +163,33 @@ fn patch(state: &mut State, path: String, content_type: &str, body: Value) -> (S
         if json_patch::patch(&mut object, &ops).is_err() {
             return (StatusCode::UNPROCESSABLE_ENTITY, status_body(422, "Invalid", "patch does not apply"));
         }
+    } else if apply {
+        apply_merge(&mut object, &body);
     } else {
         json_patch::merge(&mut object, &body);
     }
     store(state, path, object)
+}
+
+/// Server-side apply, approximately: objects merge field by field, lists of named objects merge
+/// by `name` (list-map semantics), everything else is replaced.
+fn apply_merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                apply_merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (Value::Array(t), Value::Array(p)) if p.iter().all(|i| i.get("name").is_some()) && !t.is_empty() => {
+            for item in p {
+                match t.iter_mut().find(|e| e.get("name") == item.get("name")) {
+                    Some(existing) => apply_merge(existing, item),
+                    None => t.push(item.clone()),
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
 }
 
 fn not_found(path: &str) -> (StatusCode, Value) {

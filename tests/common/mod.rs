@@ -50,6 +50,7 @@ impl TestServer {
             metrics: metrics.clone(),
             readiness,
             limits,
+            shutdown: Default::default(),
         })
         .await
         .expect("server starts");
