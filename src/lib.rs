@@ -6,6 +6,7 @@ pub mod api;
 pub mod certs;
 pub mod cli;
 pub mod commands;
+pub mod controllers;
 pub mod deploy;
 pub mod logging;
 pub mod metrics;
