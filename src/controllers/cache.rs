@@ -271,6 +271,13 @@ impl Caches {
     where
         K::DynamicType: Eq + Hash + Clone + Send + Sync,
     {
+        // A foreign kind's watch may still deliver an event after its CRD was dropped (or
+        // re-added at another version): only the current cache may touch the index. The read
+        // guard keeps `remove_foreign` from interleaving.
+        let foreign = self.foreign.read().unwrap_or_else(|e| e.into_inner());
+        if kind.is_foreign() && !foreign.get(&kind).is_some_and(|f| same_cache(&f.cache, cache)) {
+            return;
+        }
         let before = match event {
             watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => {
                 cache.store.get(&ObjectRef::from_obj_with(obj, cache.dyntype.clone()))
@@ -291,6 +298,7 @@ impl Caches {
             watcher::Event::InitDone => self.listed(kind, cache),
         }
         self.metrics.cached_objects.get_or_create(&KindLabels { kind: kind.name() }).set(cache.store.len() as i64);
+        drop(foreign);
     }
 
     /// Records a failed watch call of `kind`.
@@ -425,6 +433,14 @@ impl Caches {
         all.sort();
         Some(all)
     }
+}
+
+fn same_cache<A: Cached, B: Cached>(a: &KindCache<A>, b: &KindCache<B>) -> bool
+where
+    A::DynamicType: Eq + Hash + Clone + Send + Sync,
+    B::DynamicType: Eq + Hash + Clone + Send + Sync,
+{
+    std::ptr::eq((a as *const KindCache<A>).cast::<u8>(), (b as *const KindCache<B>).cast::<u8>())
 }
 
 fn key_of<K: Resource>(kind: Kind, obj: &K) -> ObjKey {

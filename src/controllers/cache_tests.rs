@@ -185,3 +185,15 @@ fn cached_objects_lose_managed_fields_and_the_last_applied_annotation() {
     assert_eq!(e.metadata.managed_fields, None);
     assert_eq!(e.metadata.annotations, Some([("keep".to_string(), "me".to_string())].into()));
 }
+
+#[test]
+fn events_from_the_watch_of_a_dropped_kind_are_ignored() {
+    let world = World { groups: vec![group("g")], foreign: vec![(Kind::MCPServer, vec![])], ..World::default() };
+    let caches = world.build();
+    let stale = caches.foreign(Kind::MCPServer).unwrap();
+    caches.remove_foreign(Kind::MCPServer);
+    caches.add_foreign(Kind::MCPServer, testing::resource(Kind::MCPServer));
+    caches.apply(Kind::MCPServer, &stale.cache, &Event::Apply(member(Kind::MCPServer, "late", Some("g"))));
+    assert_eq!(caches.members("team", "g", Kind::MCPServer), Vec::<String>::new());
+    assert_eq!(caches.foreign_object(Kind::MCPServer, "team", "late"), None);
+}

@@ -158,6 +158,77 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::controllers::testing::{self, Call};
+
+    fn resources(group_version: &str, plurals: &[(&str, &str)]) -> Value {
+        let mut list: Vec<Value> = Vec::new();
+        for (plural, kind) in plurals {
+            let verbs = json!(["get", "list", "watch", "patch"]);
+            list.push(json!({ "name": plural, "singularName": "", "namespaced": true, "kind": kind, "verbs": verbs }));
+            list.push(json!({ "name": format!("{plural}/status"), "singularName": "", "namespaced": true, "kind": kind, "verbs": ["get", "patch"] }));
+        }
+        json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list })
+    }
+
+    fn api_server(call: &Call) -> (u16, Value) {
+        let version = |v: &str| json!({ "groupVersion": format!("{GROUP}/{v}"), "version": v });
+        match call.path.split('?').next().unwrap_or_default() {
+            "/apis" => (
+                200,
+                json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                    { "name": "apps", "versions": [{ "groupVersion": "apps/v1", "version": "v1" }] },
+                    { "name": GROUP, "versions": [version("v1beta1"), version("v1alpha1")], "preferredVersion": version("v1beta1") }
+                ] }),
+            ),
+            "/apis/toolhive.stacklok.dev/v1beta1" => (
+                200,
+                resources(
+                    "toolhive.stacklok.dev/v1beta1",
+                    &[
+                        ("mcpservers", "MCPServer"),
+                        ("mcpgroups", "MCPGroup"),
+                        ("mcpexternalauthconfigs", "MCPExternalAuthConfig"),
+                    ],
+                ),
+            ),
+            "/apis/toolhive.stacklok.dev/v1alpha1" => (
+                200,
+                resources(
+                    "toolhive.stacklok.dev/v1alpha1",
+                    &[("mcpservers", "MCPServer"), ("mcpremoteproxies", "MCPRemoteProxy")],
+                ),
+            ),
+            _ => (
+                404,
+                json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404 }),
+            ),
+        }
+    }
+
+    #[tokio::test]
+    async fn discovery_finds_each_foreign_kind_at_its_best_version() {
+        let (client, _) = testing::mock_client(Box::new(api_server));
+        let served = probe(&client).await.unwrap();
+        let mut found: Vec<(Kind, String)> = served.iter().map(|(k, ar)| (*k, ar.api_version.clone())).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                (Kind::MCPServer, "toolhive.stacklok.dev/v1beta1".to_string()),
+                (Kind::MCPRemoteProxy, "toolhive.stacklok.dev/v1alpha1".to_string()),
+                (Kind::MCPExternalAuthConfig, "toolhive.stacklok.dev/v1beta1".to_string()),
+            ]
+        );
+        assert_eq!(served[&Kind::MCPServer].plural, "mcpservers");
+    }
+
+    #[tokio::test]
+    async fn a_cluster_without_the_api_group_serves_no_foreign_kind() {
+        let (client, _) = testing::mock_client(Box::new(|_: &Call| {
+            (200, json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": [] }))
+        }));
+        assert!(probe(&client).await.unwrap().is_empty());
+    }
 
     fn server(data: Value) -> DynamicObject {
         let ar = ApiResource::erase::<crate::api::v1beta1::MCPGroup>(&());

@@ -98,16 +98,3 @@ impl Controlled {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::deploy::rbac::FOREIGN_KINDS;
-
-    #[test]
-    fn every_watched_foreign_kind_is_readable_under_the_cluster_role() {
-        for kind in Kind::FOREIGN {
-            assert!(FOREIGN_KINDS.contains(&kind.plural()), "{kind} is watched but not in the RBAC table");
-        }
-    }
-}

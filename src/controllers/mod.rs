@@ -39,6 +39,7 @@ pub mod kinds;
 pub mod mcpgroup;
 pub mod mcpserverentry;
 pub mod metrics;
+pub mod permissions;
 pub mod queue;
 pub mod runner;
 pub mod status;
@@ -140,4 +141,22 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     start(client, config, metrics, shutdown).run(leadership).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `serve` spawns the controllers: the future must be `Send`.
+    #[allow(dead_code)]
+    fn spawnable(operator: Operator, leadership: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(operator.run(leadership))
+    }
+
+    #[test]
+    fn the_default_config_follows_the_spec() {
+        let config = Config::default();
+        assert_eq!((config.reporter.as_str(), config.cluster_domain.as_str()), ("mcp-operator", "cluster.local"));
+        assert!(config.concurrency > 0);
+    }
 }

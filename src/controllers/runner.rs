@@ -8,9 +8,10 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
 use kube::ResourceExt;
 use kube::runtime::controller::{self, Action, applier};
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -26,19 +27,25 @@ use super::{mcpgroup, mcpserverentry};
 pub async fn lead(ctx: Arc<Context>, mut leadership: watch::Receiver<bool>, shutdown: CancellationToken) {
     let mut synced = ctx.caches.synced();
     loop {
+        // `wait_for` hands out a borrow that must not live across an await: reduce it to a bool.
+        let leading = async { leadership.wait_for(|leader| *leader).await.is_ok() };
         tokio::select! {
+            biased;
             _ = shutdown.cancelled() => return,
-            led = leadership.wait_for(|leader| *leader) => if led.is_err() {
+            led = leading => if !led {
                 tracing::warn!("the leadership signal is gone; controllers stay stopped");
                 shutdown.cancelled().await;
                 return;
             }
         }
+        let listed = async { synced.wait_for(|s| *s).await.is_ok() };
         tokio::select! {
+            biased;
             _ = shutdown.cancelled() => return,
-            _ = synced.wait_for(|s| *s) => {}
+            _ = listed => {}
         }
-        if !*leadership.borrow() {
+        let still_leading = *leadership.borrow();
+        if !still_leading {
             continue;
         }
         tracing::info!("leading: controllers started");
@@ -54,13 +61,25 @@ pub async fn lead(ctx: Arc<Context>, mut leadership: watch::Receiver<bool>, shut
 
 /// One leadership term: both controllers until `lost` or shutdown, then a bounded drain.
 async fn term(ctx: &Arc<Context>, lost: impl Future<Output = ()>, shutdown: &CancellationToken) {
-    let groups = drive(ctx.clone(), Controlled::MCPGroup, |c| &c.queues.groups, mcpgroup::reconcile);
-    let entries = drive(ctx.clone(), Controlled::MCPServerEntry, |c| &c.queues.entries, mcpserverentry::reconcile);
+    // Open both queues before anything can close them, then start with everything.
+    let queues = &ctx.caches.queues;
+    let (group_requests, entry_requests) = (queues.groups.open(), queues.entries.open());
+    queues.groups.push_all();
+    queues.entries.push_all();
+    let groups = drive(ctx.clone(), Controlled::MCPGroup, group_requests, |c| &c.queues.groups, mcpgroup::reconcile);
+    let entries = drive(
+        ctx.clone(),
+        Controlled::MCPServerEntry,
+        entry_requests,
+        |c| &c.queues.entries,
+        mcpserverentry::reconcile,
+    );
     let mut both = pin!(futures::future::join(groups, entries));
     tokio::select! {
-        _ = &mut both => return,
-        _ = lost => {}
+        biased;
         _ = shutdown.cancelled() => {}
+        _ = lost => {}
+        _ = &mut both => return,
     }
     // Closing the queues ends the appliers' input; they finish what is running and stop.
     ctx.caches.queues.groups.close();
@@ -72,16 +91,20 @@ async fn term(ctx: &Arc<Context>, lost: impl Future<Output = ()>, shutdown: &Can
 
 type QueueOf<K> = fn(&Caches) -> &Queue<K>;
 
-/// Runs one controller until its queue is closed.
-async fn drive<K, F, Fut>(ctx: Arc<Context>, controller: Controlled, queue: QueueOf<K>, reconcile: F)
-where
+/// Runs one controller on `requests` until its queue is closed; requests not yet started then
+/// are dropped (the next leader starts with everything).
+async fn drive<K, F, Fut>(
+    ctx: Arc<Context>,
+    controller: Controlled,
+    requests: UnboundedReceiver<ObjectRef<K>>,
+    queue: QueueOf<K>,
+    reconcile: F,
+) where
     K: kube::Resource<DynamicType = ()> + Clone + Send + Sync + std::fmt::Debug + 'static,
     F: Fn(Arc<K>, Arc<Context>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Action, Error>> + Send + 'static,
 {
     let caches = ctx.caches.clone();
-    let requests = queue(&caches).open();
-    queue(&caches).push_all();
     let store: Store<K> = queue(&caches).store().clone();
     let config = controller::Config::default().concurrency(ctx.config.concurrency);
     let reconciler = move |obj: Arc<K>, ctx: Arc<Context>| {
@@ -118,4 +141,102 @@ where
             std::future::ready(())
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use kube::runtime::watcher::Event;
+
+    use super::*;
+    use crate::controllers::kinds::Kind;
+    use crate::controllers::metrics::{ErrorLabels, ReconcileLabels};
+    use crate::controllers::testing::{self, Calls, World, accept_all, group, with_finalizer};
+
+    async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    fn patched(calls: &[testing::Call], group: &str) -> bool {
+        calls.iter().any(|c| c.method == "PATCH" && c.path.contains(&format!("/mcpgroups/{group}")))
+    }
+
+    fn seen(calls: &Calls, log: &mut Vec<testing::Call>) -> Vec<testing::Call> {
+        log.extend(calls.take());
+        log.clone()
+    }
+
+    #[tokio::test]
+    async fn controllers_run_only_while_this_replica_leads() {
+        let caches = World { groups: vec![group("g")], ..World::default() }.build();
+        let (client, calls) = testing::mock_client(accept_all());
+        let ctx = testing::context(client, caches.clone());
+        let (leader, leadership) = watch::channel(false);
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(lead(ctx, leadership, shutdown.clone()));
+
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(calls.take(), vec![], "a follower writes nothing");
+        assert!(!caches.queues.groups.is_open());
+
+        leader.send_replace(true);
+        let mut log = Vec::new();
+        eventually("the leader reconciled g", || patched(&seen(&calls, &mut log), "g")).await;
+
+        leader.send_replace(false);
+        eventually("the controllers stopped", || !caches.queues.groups.is_open()).await;
+        calls.take();
+        caches.apply(Kind::MCPGroup, &caches.groups, &Event::Apply(group("h")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(calls.take(), vec![], "changes are not reconciled while following");
+
+        leader.send_replace(true);
+        let mut log = Vec::new();
+        eventually("the new term reconciled everything", || {
+            let all = seen(&calls, &mut log);
+            patched(&all, "g") && patched(&all, "h")
+        })
+        .await;
+
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), running).await.unwrap().unwrap();
+        assert!(!caches.queues.groups.is_open());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_term_lost_at_once_stops_without_waiting_for_the_drain() {
+        let caches = World { groups: vec![group("g")], ..World::default() }.build();
+        let (client, _calls) = testing::mock_client(accept_all());
+        let ctx = testing::context(client, caches.clone());
+        let started = tokio::time::Instant::now();
+        term(&ctx, std::future::ready(()), &CancellationToken::new()).await;
+        assert!(started.elapsed() < ctx.config.drain, "took {:?}", started.elapsed());
+        assert!(!caches.queues.groups.is_open() && !caches.queues.entries.is_open());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_per_object_and_are_counted() {
+        let caches = World { groups: vec![with_finalizer(group("g"))], ..World::default() }.build();
+        let (client, calls) = testing::mock_client(testing::fail_status_writes());
+        let ctx = testing::context(client, caches);
+        let (_leader, leadership) = watch::channel(true);
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(lead(ctx.clone(), leadership, shutdown.clone()));
+        eventually("three failed attempts", || ctx.failures(Controlled::MCPGroup, "team", "g") >= 3).await;
+        let attempts = calls.take().into_iter().filter(|c| c.path.contains("/status")).count();
+        assert!(attempts >= 3, "{attempts}");
+        let errors = ctx.metrics.reconcile_errors.get_or_create(&ErrorLabels { controller: "mcpgroup", error: "api" });
+        assert!(errors.get() >= 3);
+        let failed = ctx.metrics.reconciles.get_or_create(&ReconcileLabels { controller: "mcpgroup", result: "error" });
+        assert!(failed.get() >= 3);
+        shutdown.cancel();
+        running.await.unwrap();
+    }
 }

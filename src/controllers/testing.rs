@@ -44,7 +44,8 @@ impl Call {
     }
 }
 
-/// What the mocked API server answers: status code and JSON body.
+/// What the mocked API server answers: status code and JSON body. Status 0 never answers (a
+/// watch that stays quiet).
 pub type Responder = dyn Fn(&Call) -> (u16, Value) + Send + Sync;
 
 /// The calls a mocked API server received, in order.
@@ -63,6 +64,7 @@ pub fn mock_client(respond: Box<Responder>) -> (Client, Calls) {
     let calls = Calls::default();
     let recorded = calls.clone();
     tokio::spawn(async move {
+        let mut quiet = Vec::new();
         while let Some((request, send)) = handle.next_request().await {
             let (parts, body) = request.into_parts();
             let bytes = body.collect_bytes().await.unwrap_or_default();
@@ -71,6 +73,10 @@ pub fn mock_client(respond: Box<Responder>) -> (Client, Calls) {
             let call = Call { method: parts.method.to_string(), path, body };
             let (status, answer) = respond(&call);
             recorded.0.lock().unwrap().push(call);
+            if status == 0 {
+                quiet.push(send);
+                continue;
+            }
             let response =
                 Response::builder().status(status).body(Body::from(serde_json::to_vec(&answer).unwrap())).unwrap();
             send.send_response(response);
