@@ -67,7 +67,9 @@ where
     K: Cached,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
-    let events = watcher(api, watcher::Config::default()).default_backoff().modify(move |obj: &mut K| obj.prune(kind));
+    // Lists may come from the API server's watch cache, as client-go's informers do.
+    let config = watcher::Config::default().any_semantic();
+    let events = watcher(api, config).default_backoff().modify(move |obj: &mut K| obj.prune(kind));
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         match event {

@@ -134,7 +134,10 @@ async fn drive<K, F, Fut>(
     results
         .for_each(|result| {
             if let Err(controller::Error::ObjectNotFound(gone)) = &result {
-                queue(&caches).taken(gone.namespace.as_deref().unwrap_or_default(), &gone.name);
+                // Deleted: forget its queue entry and failure count (a retry found it gone).
+                let namespace = gone.namespace.as_deref().unwrap_or_default();
+                queue(&caches).taken(namespace, &gone.name);
+                ctx.record_success(controller, namespace, &gone.name);
             } else if let Err(controller::Error::RunnerError(err)) = &result {
                 tracing::warn!(controller = controller.name(), error = %err, "controller runner error");
             }
