@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -322,8 +323,25 @@ pub async fn reconcile(entry: Arc<MCPServerEntry>, ctx: Arc<Context>) -> Result<
         // The kind was just discovered; "not found" now would only flash a false failure.
         return Ok(Action::requeue(retry_in));
     }
+    if let Some(wait) = awaiting_new_group(&entry, &ctx) {
+        return Ok(Action::requeue(wait));
+    }
     sync_status(&entry, &ctx).await?;
     Ok(Action::await_change())
+}
+
+/// How long an entry created just now waits for its group to show up in the cache: applied
+/// together, the group may arrive a moment later, and a `Failed` flash helps nobody.
+pub const NEW_GROUP_GRACE: Duration = Duration::from_secs(5);
+
+fn awaiting_new_group(entry: &MCPServerEntry, ctx: &Context) -> Option<Duration> {
+    let group = entry.spec.group_ref.as_ref()?;
+    let created = entry.metadata.creation_timestamp.as_ref()?.0;
+    if entry.status.is_some() || ctx.caches.group(&entry.namespace()?, &group.name) != GroupLookup::Missing {
+        return None;
+    }
+    let age = Duration::try_from(ctx.clock.now().duration_since(created)).unwrap_or_default();
+    NEW_GROUP_GRACE.checked_sub(age).filter(|wait| !wait.is_zero())
 }
 
 /// Evaluates `entry` and writes its status if it changed; returns whether it wrote.

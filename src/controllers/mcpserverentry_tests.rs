@@ -419,3 +419,20 @@ async fn the_auth_config_is_found_through_the_foreign_cache() {
     assert_eq!(outcome(&evaluation, EXTERNAL_AUTH_CONFIG_VALIDATED), (false, AUTH_CONFIG_NOT_FOUND));
     assert_eq!(NS, e.namespace().unwrap());
 }
+
+#[tokio::test]
+async fn a_new_entry_waits_briefly_for_a_group_applied_with_it() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    let caches = World::default().build();
+    let (client, calls) = testing::mock_client(accept_all());
+    let ctx = testing::context(client, caches);
+    let mut e = entry("e", "g");
+    e.metadata.creation_timestamp = Some(Time("2025-06-01T11:59:58Z".parse().unwrap()));
+    let action = reconcile(Arc::new(e.clone()), ctx.clone()).await.unwrap();
+    assert_eq!(action, Action::requeue(Duration::from_secs(3)));
+    assert_eq!(calls.take(), vec![], "no Failed flash");
+    e.metadata.creation_timestamp = Some(Time("2025-06-01T11:59:50Z".parse().unwrap()));
+    reconcile(Arc::new(e), ctx).await.unwrap();
+    let calls = calls.take();
+    assert_eq!(calls[0].body["status"]["phase"], "Failed", "after the grace a missing group is reported");
+}
