@@ -7,6 +7,7 @@ pub mod certs;
 pub mod cli;
 pub mod commands;
 pub mod conversion;
+pub mod controllers;
 pub mod deploy;
 pub mod leader;
 pub mod logging;

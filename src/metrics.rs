@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::controllers::metrics::ControllerMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AdmissionLabels {
     /// `validate` or `mutate`.
@@ -61,6 +63,8 @@ pub struct Metrics {
     pub certificate_not_after: Gauge,
     /// 1 while this replica holds the leader lease.
     pub leader: Gauge,
+    /// Reconcile counts, durations, errors, queue depth and cache sizes.
+    pub controllers: ControllerMetrics,
 }
 
 impl Default for Metrics {
@@ -106,6 +110,7 @@ impl Metrics {
         let build = Family::<BuildLabels, Gauge>::default();
         build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
         registry.register("build_info", "Build information", build);
+        let controllers = ControllerMetrics::register(&mut registry);
         Metrics {
             registry,
             admission_requests,
@@ -115,6 +120,7 @@ impl Metrics {
             conversion_duration,
             certificate_not_after,
             leader,
+            controllers,
         }
     }
 

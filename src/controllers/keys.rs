@@ -1,0 +1,173 @@
+//! Secrets and ConfigMaps as the caches keep them: lean metadata and the names of their keys.
+//!
+//! Values are skipped while the watch stream is decoded (`IgnoredAny`), so no Secret value is ever
+//! stored, cloned or printable from the cache. Annotations are dropped as well, because
+//! `kubectl.kubernetes.io/last-applied-configuration` on a Secret holds its values.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+
+use super::cache::{Cached, digest};
+use super::kinds::Kind;
+
+/// A Secret reduced to its metadata and key names.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SecretKeys {
+    #[serde(deserialize_with = "lean_metadata")]
+    pub metadata: ObjectMeta,
+    #[serde(default, rename = "data", deserialize_with = "key_names")]
+    pub keys: BTreeSet<String>,
+}
+
+/// A ConfigMap reduced to its metadata and key names (`data` and `binaryData`).
+#[derive(Clone, Debug, Default)]
+pub struct ConfigMapKeys {
+    pub metadata: ObjectMeta,
+    pub keys: BTreeSet<String>,
+}
+
+impl SecretKeys {
+    pub fn has_key(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+}
+
+impl ConfigMapKeys {
+    pub fn has_key(&self, key: &str) -> bool {
+        self.keys.contains(key)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigMapKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(deserialize_with = "lean_metadata")]
+            metadata: ObjectMeta,
+            #[serde(default, deserialize_with = "key_names")]
+            data: BTreeSet<String>,
+            #[serde(default, deserialize_with = "key_names")]
+            binary_data: BTreeSet<String>,
+        }
+        let mut wire = Wire::deserialize(deserializer)?;
+        wire.data.append(&mut wire.binary_data);
+        Ok(ConfigMapKeys { metadata: wire.metadata, keys: wire.data })
+    }
+}
+
+fn key_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeSet<String>, D::Error> {
+    let map = Option::<BTreeMap<String, IgnoredAny>>::deserialize(deserializer)?;
+    Ok(map.map(|m| m.into_keys().collect()).unwrap_or_default())
+}
+
+/// Metadata without annotations and managed fields: nothing the controllers read, and the
+/// last-applied annotation of a Secret contains its data.
+fn lean_metadata<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D::Error> {
+    let mut meta = ObjectMeta::deserialize(deserializer)?;
+    meta.annotations = None;
+    meta.managed_fields = None;
+    Ok(meta)
+}
+
+macro_rules! core_v1_resource {
+    ($type:ty, $kind:literal, $plural:literal) => {
+        impl Resource for $type {
+            type DynamicType = ();
+            type Scope = NamespaceResourceScope;
+
+            fn kind(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($kind)
+            }
+            fn group(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed("")
+            }
+            fn version(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed("v1")
+            }
+            fn plural(_: &()) -> Cow<'_, str> {
+                Cow::Borrowed($plural)
+            }
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+
+core_v1_resource!(SecretKeys, "Secret", "secrets");
+core_v1_resource!(ConfigMapKeys, "ConfigMap", "configmaps");
+
+/// Referrers see of these only which keys exist.
+impl Cached for SecretKeys {
+    fn seen_by_referrers(&self, _kind: Kind) -> u64 {
+        digest(&self.keys)
+    }
+    fn prune(&mut self, _kind: Kind) {}
+}
+
+impl Cached for ConfigMapKeys {
+    fn seen_by_referrers(&self, _kind: Kind) -> u64 {
+        digest(&self.keys)
+    }
+    fn prune(&mut self, _kind: Kind) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_keeps_key_names_and_drops_values_and_annotations() {
+        let secret: SecretKeys = serde_json::from_value(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": "api", "namespace": "team",
+                "annotations": { "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"token\":\"czNjcjN0\"}}" },
+                "managedFields": [{ "manager": "kubectl" }]
+            },
+            "data": { "token": "czNjcjN0", "other": "eA==" },
+            "type": "Opaque"
+        }))
+        .unwrap();
+        assert_eq!(secret.keys, BTreeSet::from(["other".to_string(), "token".to_string()]));
+        assert!(secret.has_key("token") && !secret.has_key("czNjcjN0"));
+        assert_eq!(secret.metadata.annotations, None);
+        assert_eq!(secret.metadata.managed_fields, None);
+        let printed = format!("{secret:?}");
+        assert!(!printed.contains("czNjcjN0"), "a value leaked into the cached object: {printed}");
+    }
+
+    #[test]
+    fn a_config_map_has_the_keys_of_data_and_binary_data() {
+        let cm: ConfigMapKeys = serde_json::from_value(json!({
+            "metadata": { "name": "ca", "namespace": "team" },
+            "data": { "ca.crt": "-----BEGIN CERTIFICATE-----" },
+            "binaryData": { "ca.der": "AAEC" }
+        }))
+        .unwrap();
+        assert!(cm.has_key("ca.crt") && cm.has_key("ca.der"));
+        let empty: ConfigMapKeys =
+            serde_json::from_value(json!({ "metadata": { "name": "e" }, "data": null })).unwrap();
+        assert!(empty.keys.is_empty());
+    }
+
+    #[test]
+    fn they_are_addressed_as_core_v1() {
+        assert_eq!(SecretKeys::api_version(&()), "v1");
+        assert_eq!(SecretKeys::url_path(&(), Some("team")), "/api/v1/namespaces/team/secrets");
+        assert_eq!(ConfigMapKeys::url_path(&(), None), "/api/v1/configmaps");
+    }
+}

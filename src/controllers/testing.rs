@@ -1,0 +1,240 @@
+//! Test support: a mocked API server (tower-test) that records every call, and small builders for
+//! objects, caches and contexts.
+
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
+use kube::client::Body;
+use kube::core::{ApiResource, DynamicObject};
+use kube::runtime::watcher::Event;
+use serde_json::{Value, json};
+
+use super::Config;
+use super::cache::{Cached, Caches, KindCache};
+use super::conditions::FixedClock;
+use super::context::Context;
+use super::keys::{ConfigMapKeys, SecretKeys};
+use super::kinds::Kind;
+use super::metrics::ControllerMetrics;
+use crate::api::v1beta1::{MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPServerEntry, MCPServerEntrySpec};
+
+pub const NS: &str = "team";
+pub const NOW: &str = "2025-06-01T12:00:00Z";
+pub const EARLIER: &str = "2025-05-01T08:00:00Z";
+
+/// One request the mocked API server received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub method: String,
+    /// Path and query, e.g. `/apis/toolhive.stacklok.dev/v1beta1/namespaces/team/mcpgroups/g/status?&force=true&fieldManager=mcp-operator`.
+    pub path: String,
+    pub body: Value,
+}
+
+impl Call {
+    pub fn is_event(&self) -> bool {
+        self.path.starts_with("/apis/events.k8s.io/")
+    }
+
+    /// The `reason` of an event call.
+    pub fn event_reason(&self) -> Option<&str> {
+        self.is_event().then(|| self.body["reason"].as_str()).flatten()
+    }
+}
+
+/// What the mocked API server answers: status code and JSON body. Status 0 never answers (a
+/// watch that stays quiet).
+pub type Responder = dyn Fn(&Call) -> (u16, Value) + Send + Sync;
+
+/// The calls a mocked API server received, in order.
+#[derive(Clone, Default)]
+pub struct Calls(Arc<Mutex<Vec<Call>>>);
+
+impl Calls {
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A client whose API server is a task answering with `respond` and recording every call.
+pub fn mock_client(respond: Box<Responder>) -> (Client, Calls) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let calls = Calls::default();
+    let recorded = calls.clone();
+    tokio::spawn(async move {
+        let mut quiet = Vec::new();
+        while let Some((request, send)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            let bytes = body.collect_bytes().await.unwrap_or_default();
+            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let path = parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default();
+            let call = Call { method: parts.method.to_string(), path, body };
+            let (status, answer) = respond(&call);
+            recorded.0.lock().unwrap().push(call);
+            if status == 0 {
+                quiet.push(send);
+                continue;
+            }
+            let response =
+                Response::builder().status(status).body(Body::from(serde_json::to_vec(&answer).unwrap())).unwrap();
+            send.send_response(response);
+        }
+    });
+    (Client::new(service, "default"), calls)
+}
+
+/// Answers every write with a minimal object of the addressed kind, and echoes events.
+pub fn accept_all() -> Box<Responder> {
+    Box::new(|call: &Call| (200, accepted(call)))
+}
+
+/// Answers status writes with 500 Internal Server Error; everything else as [`accept_all`].
+pub fn fail_status_writes() -> Box<Responder> {
+    Box::new(|call: &Call| {
+        if call.path.contains("/status") {
+            (
+                500,
+                json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcd is sad", "reason": "InternalError", "code": 500 }),
+            )
+        } else {
+            (200, accepted(call))
+        }
+    })
+}
+
+fn accepted(call: &Call) -> Value {
+    if call.is_event() {
+        return call.body.clone();
+    }
+    let name = call.path.split('?').next().unwrap_or_default().trim_end_matches("/status").rsplit('/').next();
+    json!({ "metadata": { "name": name, "namespace": NS }, "spec": {} })
+}
+
+pub fn config() -> Arc<Config> {
+    Arc::new(Config { instance: Some("mcp-operator-0".into()), ..Config::default() })
+}
+
+pub fn context(client: Client, caches: Arc<Caches>) -> Arc<Context> {
+    let clock = FixedClock(NOW.parse().unwrap());
+    Arc::new(Context::with_clock(client, caches, config(), ControllerMetrics::default(), Arc::new(clock)))
+}
+
+fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(NS.into()),
+        uid: Some(format!("uid-{name}")),
+        generation: Some(1),
+        resource_version: Some("1".into()),
+        ..ObjectMeta::default()
+    }
+}
+
+pub fn group(name: &str) -> MCPGroup {
+    let mut g = MCPGroup::new(name, MCPGroupSpec::default());
+    g.metadata = meta(name);
+    g
+}
+
+pub fn group_with_phase(name: &str, phase: &str) -> MCPGroup {
+    let mut g = group(name);
+    g.status = Some(MCPGroupStatus { phase: Some(phase.into()), ..MCPGroupStatus::default() });
+    g
+}
+
+pub fn with_finalizer(mut group: MCPGroup) -> MCPGroup {
+    group.metadata.finalizers = Some(vec![super::mcpgroup::FINALIZER.to_string()]);
+    group
+}
+
+/// A valid entry of group `group`.
+pub fn entry(name: &str, group: &str) -> MCPServerEntry {
+    let mut e = MCPServerEntry::new(
+        name,
+        MCPServerEntrySpec {
+            remote_url: Some("https://mcp.example.com/mcp".into()),
+            transport: Some("streamable-http".into()),
+            group_ref: Some(MCPGroupRef { name: group.into(), namespace: None }),
+            ..MCPServerEntrySpec::default()
+        },
+    );
+    e.metadata = meta(name);
+    e
+}
+
+pub fn resource(kind: Kind) -> ApiResource {
+    ApiResource {
+        group: kind.api_group().into(),
+        version: "v1beta1".into(),
+        api_version: format!("{}/v1beta1", kind.api_group()),
+        kind: kind.name().into(),
+        plural: kind.plural().into(),
+    }
+}
+
+/// An MCPServer or MCPRemoteProxy in `group` (`None`: in no group).
+pub fn member(kind: Kind, name: &str, group: Option<&str>) -> DynamicObject {
+    let mut obj = DynamicObject::new(name, &resource(kind));
+    obj.metadata = meta(name);
+    obj.data = match group {
+        Some(g) => json!({ "spec": { "groupRef": { "name": g } }, "status": { "phase": "Running" } }),
+        None => json!({ "spec": {} }),
+    };
+    obj
+}
+
+pub fn auth_config(name: &str) -> DynamicObject {
+    let mut obj = DynamicObject::new(name, &resource(Kind::MCPExternalAuthConfig));
+    obj.metadata = meta(name);
+    obj.data = json!({ "spec": { "type": "tokenExchange" } });
+    obj
+}
+
+pub fn config_map(name: &str, keys: &[&str]) -> ConfigMapKeys {
+    ConfigMapKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect() }
+}
+
+pub fn secret(name: &str, keys: &[&str]) -> SecretKeys {
+    SecretKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect() }
+}
+
+/// Feeds a complete initial list of `objects` into one cache.
+pub fn list<K: Cached>(caches: &Caches, kind: Kind, cache: &KindCache<K>, objects: impl IntoIterator<Item = K>)
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    caches.apply(kind, cache, &Event::Init);
+    for obj in objects {
+        caches.apply(kind, cache, &Event::InitApply(obj));
+    }
+    caches.apply(kind, cache, &Event::InitDone);
+}
+
+/// Caches that have listed the given objects; the optional kinds are absent unless added.
+#[derive(Default)]
+pub struct World {
+    pub groups: Vec<MCPGroup>,
+    pub entries: Vec<MCPServerEntry>,
+    pub config_maps: Vec<ConfigMapKeys>,
+    pub secrets: Vec<SecretKeys>,
+    pub foreign: Vec<(Kind, Vec<DynamicObject>)>,
+}
+
+impl World {
+    pub fn build(self) -> Arc<Caches> {
+        let caches = Caches::new(ControllerMetrics::default());
+        list(&caches, Kind::MCPGroup, &caches.groups, self.groups);
+        list(&caches, Kind::MCPServerEntry, &caches.entries, self.entries);
+        list(&caches, Kind::ConfigMap, &caches.config_maps, self.config_maps);
+        list(&caches, Kind::Secret, &caches.secrets, self.secrets);
+        for (kind, objects) in self.foreign {
+            let foreign = caches.add_foreign(kind, resource(kind));
+            list(&caches, kind, &foreign.cache, objects);
+        }
+        caches.set_discovered();
+        assert!(caches.is_synced());
+        caches
+    }
+}
