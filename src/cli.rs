@@ -158,8 +158,22 @@ pub enum CertMode {
     Files,
 }
 
+/// Whether `serve` runs the reconcile controllers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ControllersMode {
+    /// When a cluster is reachable (in a pod, or through KUBECONFIG).
+    Auto,
+    /// Always; exit when no cluster is reachable.
+    On,
+    /// Never: webhooks only.
+    Off,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// Run the reconcile controllers (only the leader replica reconciles).
+    #[arg(long, value_enum, default_value = "auto", env = "MCP_OPERATOR_CONTROLLERS")]
+    pub controllers: ControllersMode,
     /// Address of the HTTPS webhook listener [default: 127.0.0.1:9443 outside a cluster, 0.0.0.0:9443 in a pod].
     #[arg(long, env = "MCP_OPERATOR_WEBHOOK_ADDR")]
     pub webhook_addr: Option<SocketAddr>,

@@ -44,6 +44,29 @@ impl ClusterView for NoCluster {
     }
 }
 
+/// A view that becomes available after the server starts (the controllers' caches connect in the
+/// background); until then it knows nothing, like [`NoCluster`].
+#[derive(Default)]
+pub struct LateClusterView {
+    inner: std::sync::OnceLock<std::sync::Arc<dyn ClusterView>>,
+}
+
+impl LateClusterView {
+    /// Installs the real view; later calls are ignored.
+    pub fn set(&self, view: std::sync::Arc<dyn ClusterView>) {
+        let _ = self.inner.set(view);
+    }
+}
+
+impl ClusterView for LateClusterView {
+    fn group_exists(&self, namespace: &str, name: &str) -> Option<bool> {
+        self.inner.get()?.group_exists(namespace, name)
+    }
+    fn group_members(&self, namespace: &str, name: &str) -> Option<Vec<String>> {
+        self.inner.get()?.group_members(namespace, name)
+    }
+}
+
 /// Everything a check may consult besides the object itself.
 pub struct Context<'a> {
     pub operation: Operation,

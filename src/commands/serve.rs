@@ -10,13 +10,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::UsageError;
-use crate::admission::NoCluster;
+use crate::admission::LateClusterView;
 use crate::certs::dev::{self, DevCertAction};
 use crate::certs::files::{self, CertFiles};
 use crate::certs::maintain::{CertKeeper, Maintenance, record_expiry};
 use crate::certs::secret::SecretStore;
 use crate::certs::{CertBundle, SwappableResolver};
-use crate::cli::{CertMode, ServeArgs};
+use crate::cli::{CertMode, ControllersMode, ServeArgs};
+use crate::controllers;
 use crate::deploy::TLS_SECRET;
 use crate::leader::{self, Leadership};
 use crate::metrics::Metrics;
@@ -81,14 +82,21 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     let readiness = Arc::new(Readiness::default());
     let shutdown = CancellationToken::new();
 
-    let client = if cert_mode == CertMode::Auto {
-        Some(
-            kube::Client::try_default()
-                .await
-                .map_err(|e| UsageError(format!("cert mode auto needs a cluster: {e}")))?,
-        )
-    } else {
-        None
+    let client = match (cert_mode, args.controllers) {
+        (CertMode::Auto, _) | (_, ControllersMode::On) => {
+            Some(connect(Duration::from_secs(10)).await.map_err(|e| {
+                let needs = if cert_mode == CertMode::Auto { "cert mode auto" } else { "--controllers on" };
+                UsageError(format!("{needs} needs a cluster: {e}"))
+            })?)
+        }
+        (_, ControllersMode::Auto) => match connect(Duration::from_secs(3)).await {
+            Ok(client) => Some(client),
+            Err(why) => {
+                tracing::info!(reason = %why, "no cluster reachable: controllers off, webhooks only");
+                None
+            }
+        },
+        (_, ControllersMode::Off) => None,
     };
     let leadership = match &client {
         Some(client) => {
@@ -117,13 +125,18 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     record_expiry(&metrics, &bundle);
     readiness.set_cert_loaded();
 
+    let cluster_view = Arc::new(LateClusterView::default());
+    if let Some(client) = client.clone().filter(|_| args.controllers != ControllersMode::Off) {
+        tasks.push(start_controllers(args, client, &metrics, &readiness, &leadership, &cluster_view, &shutdown));
+    }
+
     let limits = Limits { max_connections: args.max_connections, ..Limits::default() };
     let running = server::start(ServerOptions {
         webhook_addr,
         admin_addr,
         tls: tls::server_config(resolver),
         policy: args.policy.policy(),
-        cluster: Arc::new(NoCluster),
+        cluster: cluster_view,
         metrics,
         readiness: readiness.clone(),
         limits,
@@ -152,6 +165,49 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     leadership.release().await;
     tracing::info!("stopped");
     Ok(0)
+}
+
+/// A client for the cluster of KUBECONFIG or the pod, checked with one API call.
+async fn connect(timeout: Duration) -> Result<kube::Client, String> {
+    let client = kube::Client::try_default().await.map_err(|e| e.to_string())?;
+    match tokio::time::timeout(timeout, client.apiserver_version()).await {
+        Ok(Ok(version)) => {
+            tracing::info!(server = %version.git_version, "connected to the cluster");
+            Ok(client)
+        }
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("the API server did not answer within {}s", timeout.as_secs())),
+    }
+}
+
+/// Starts the caches (every replica) and the controllers (while leader); readiness waits for the
+/// caches to sync.
+fn start_controllers(
+    args: &ServeArgs,
+    client: kube::Client,
+    metrics: &Arc<Metrics>,
+    readiness: &Arc<Readiness>,
+    leadership: &Leadership,
+    cluster_view: &Arc<LateClusterView>,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    let config = controllers::Config {
+        policy: args.policy.policy(),
+        cluster_domain: args.policy.cluster_domain.clone(),
+        ..controllers::Config::default()
+    };
+    let operator = controllers::start(client, config, metrics.controllers.clone(), shutdown.clone());
+    cluster_view.set(operator.cluster_view());
+    readiness.set_caches_synced(false);
+    let mut synced = operator.caches_synced();
+    let readiness = readiness.clone();
+    tokio::spawn(async move {
+        if synced.wait_for(|s| *s).await.is_ok() {
+            readiness.set_caches_synced(true);
+            tracing::info!("informer caches synced");
+        }
+    });
+    tokio::spawn(operator.run(leadership.receiver()))
 }
 
 type Loaded = (CertBundle, Arc<SwappableResolver>, Vec<JoinHandle<()>>);
