@@ -25,31 +25,16 @@ pub async fn ensure(client: &Client, bundle_pem: &str) -> Result<Vec<String>, ku
     let mut patched = Vec::new();
 
     let validating: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    if let Some(config) = validating.get_opt(VALIDATING_CONFIG).await? {
-        let names: Vec<(String, Option<String>)> = config
-            .webhooks
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| (w.name, w.client_config.ca_bundle.map(|b| encode_bytes(&b.0))))
-            .collect();
-        if let Some(patch) = webhooks_patch("ValidatingWebhookConfiguration", VALIDATING_CONFIG, &names, &bundle) {
-            validating.patch(VALIDATING_CONFIG, &params, &Patch::Apply(patch)).await?;
-            patched.push(format!("ValidatingWebhookConfiguration/{VALIDATING_CONFIG}"));
-        }
-    }
+    let hooks = |c: ValidatingWebhookConfiguration| {
+        c.webhooks.unwrap_or_default().into_iter().map(|w| (w.name, w.client_config.ca_bundle)).collect()
+    };
+    patched
+        .extend(ensure_config(&validating, "ValidatingWebhookConfiguration", VALIDATING_CONFIG, hooks, &bundle).await?);
     let mutating: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    if let Some(config) = mutating.get_opt(MUTATING_CONFIG).await? {
-        let names: Vec<(String, Option<String>)> = config
-            .webhooks
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| (w.name, w.client_config.ca_bundle.map(|b| encode_bytes(&b.0))))
-            .collect();
-        if let Some(patch) = webhooks_patch("MutatingWebhookConfiguration", MUTATING_CONFIG, &names, &bundle) {
-            mutating.patch(MUTATING_CONFIG, &params, &Patch::Apply(patch)).await?;
-            patched.push(format!("MutatingWebhookConfiguration/{MUTATING_CONFIG}"));
-        }
-    }
+    let hooks = |c: MutatingWebhookConfiguration| {
+        c.webhooks.unwrap_or_default().into_iter().map(|w| (w.name, w.client_config.ca_bundle)).collect()
+    };
+    patched.extend(ensure_config(&mutating, "MutatingWebhookConfiguration", MUTATING_CONFIG, hooks, &bundle).await?);
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for kind in KINDS.into_iter().filter(|k| k.conversion_webhook) {
         let name = kind.crd_name();
@@ -68,6 +53,25 @@ pub async fn ensure(client: &Client, bundle_pem: &str) -> Result<Vec<String>, ku
         patched.push(format!("CustomResourceDefinition/{name}"));
     }
     Ok(patched)
+}
+
+/// Patches the webhook configuration `name` when any of its webhooks trusts another bundle.
+async fn ensure_config<K>(
+    api: &Api<K>,
+    kind: &str,
+    name: &str,
+    hooks: impl Fn(K) -> Vec<(String, Option<k8s_openapi::ByteString>)>,
+    bundle: &str,
+) -> Result<Option<String>, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let Some(config) = api.get_opt(name).await? else { return Ok(None) };
+    let current: Vec<(String, Option<String>)> =
+        hooks(config).into_iter().map(|(hook, ca)| (hook, ca.map(|b| encode_bytes(&b.0)))).collect();
+    let Some(patch) = webhooks_patch(kind, name, &current, bundle) else { return Ok(None) };
+    api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(patch)).await?;
+    Ok(Some(format!("{kind}/{name}")))
 }
 
 fn encode_bytes(bytes: &[u8]) -> String {
