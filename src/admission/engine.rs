@@ -336,8 +336,12 @@ fn after_closing(text: &str, close: char) -> &str {
 
 /// Runs every check of `T`; a check that panics becomes a denial naming it.
 pub fn run_checks<T: Admit>(object: &T, ctx: &Context) -> Findings {
+    run_table(T::checks(), object, ctx)
+}
+
+fn run_table<T>(checks: &[Check<T>], object: &T, ctx: &Context) -> Findings {
     let mut findings = Findings::default();
-    for (id, check) in T::checks() {
+    for (id, check) in checks {
         let mut local = Findings::default();
         match catch_unwind(AssertUnwindSafe(|| check(object, ctx, &mut local))) {
             Ok(()) => findings.0.append(&mut local.0),
@@ -403,6 +407,29 @@ pub fn as_warnings(findings: Findings) -> Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panicking_check_becomes_a_denial_naming_it_and_the_others_still_run() {
+        let checks: &[Check<u8>] = &[
+            ("demo.first", |_, _, out| out.warn("demo.first", "spec.a", "first ran")),
+            ("demo.broken", |_, _, _| panic!("bug in a rule")),
+            ("demo.last", |_, _, out| out.warn("demo.last", "spec.b", "last ran")),
+        ];
+        let policy = RemoteUrlPolicy::default();
+        let ctx = Context {
+            operation: Operation::Create,
+            namespace: "ns",
+            name: "n",
+            policy: &policy,
+            cluster: &super::super::NoCluster,
+            annotations: None,
+            raw: None,
+        };
+        let findings = run_table(checks, &0, &ctx);
+        let rules: Vec<(&str, bool)> = findings.iter().map(|f| (f.rule, f.is_denial())).collect();
+        assert_eq!(rules, vec![("demo.first", false), ("demo.broken", true), ("demo.last", false)]);
+        assert!(findings.denials().all(|f| f.message.contains("internal error")));
+    }
 
     #[test]
     fn serde_messages_never_repeat_input_values() {
