@@ -51,18 +51,23 @@ pub fn handle(
     cluster: &dyn ClusterView,
 ) -> Result<Reviewed, BadReview> {
     let review: Value = serde_json::from_slice(body).map_err(|e| BadReview(format!("body is not valid JSON: {e}")))?;
-    // A body that is not an `admission.k8s.io/v1` AdmissionReview cannot be answered with one,
-    // even when it happens to carry a uid: the API server only sends v1 reviews, so it is a 400.
-    if let Some(problem) = shape_problem(&review) {
-        return Err(BadReview(problem));
-    }
-    let request =
-        review.get("request").filter(|r| r.is_object()).ok_or_else(|| BadReview("the review has no request".into()))?;
+    let shape = shape_problem(&review);
+    let request = review
+        .get("request")
+        .filter(|r| r.is_object())
+        .ok_or_else(|| BadReview(shape.clone().unwrap_or_else(|| "the review has no request".into())))?;
     let uid = match request.get("uid") {
         Some(Value::String(uid)) if !uid.is_empty() => uid.clone(),
-        _ => return Err(BadReview("request.uid is missing or not a non-empty string".into())),
+        _ => {
+            let problem = "request.uid is missing or not a non-empty string".to_string();
+            return Err(BadReview(shape.map_or(problem.clone(), |s| format!("{s}; {problem}"))));
+        }
     };
-    // From here on every problem is answered as a denial the API server can relay.
+    // From here on every problem, a wrong review apiVersion or kind included, is answered as a
+    // well-formed (v1) denial that echoes the uid.
+    if let Some(problem) = shape {
+        return Ok(refusal(uid, kind, &problem));
+    }
     let operation_text = request.get("operation").and_then(Value::as_str).unwrap_or_default();
     let Some(operation) = Operation::parse(operation_text) else {
         return Ok(refusal(

@@ -28,6 +28,15 @@ fn edited(f: impl FnOnce(&mut Value)) -> Vec<u8> {
     valid_create().edit(f).bytes()
 }
 
+fn without_uid(f: impl FnOnce(&mut Value)) -> Vec<u8> {
+    valid_create()
+        .edit(|r| {
+            f(r);
+            remove(&mut r["request"], "uid");
+        })
+        .bytes()
+}
+
 #[test]
 fn unusable_bodies_are_bad_requests() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -36,9 +45,9 @@ fn unusable_bodies_are_bad_requests() {
         ("truncated JSON", valid_create().bytes()[..40].to_vec()),
         ("JSON array", b"[]".to_vec()),
         ("JSON string", b"\"AdmissionReview\"".to_vec()),
-        ("wrong review apiVersion", edited(|r| r["apiVersion"] = json!("admission.k8s.io/v1beta1"))),
-        ("missing review apiVersion", edited(|r| remove(r, "apiVersion"))),
-        ("wrong review kind", edited(|r| r["kind"] = json!("ConversionReview"))),
+        ("wrong review apiVersion without uid", without_uid(|r| r["apiVersion"] = json!("admission.k8s.io/v1beta1"))),
+        ("missing review apiVersion without uid", without_uid(|r| remove(r, "apiVersion"))),
+        ("wrong review kind without uid", without_uid(|r| r["kind"] = json!("ConversionReview"))),
         ("missing request", edited(|r| remove(r, "request"))),
         ("null request", edited(|r| r["request"] = Value::Null)),
         ("request not an object", edited(|r| r["request"] = json!("CREATE"))),
@@ -56,9 +65,10 @@ fn unusable_bodies_are_bad_requests() {
 fn bad_request_messages_say_what_is_wrong() {
     assert!(bad_request(b"{").contains("JSON"));
     assert!(
-        bad_request(&edited(|r| r["apiVersion"] = json!("admission.k8s.io/v1beta1"))).contains("admission.k8s.io/v1")
+        bad_request(&without_uid(|r| r["apiVersion"] = json!("admission.k8s.io/v1beta1")))
+            .contains("admission.k8s.io/v1")
     );
-    assert!(bad_request(&edited(|r| r["kind"] = json!("ConversionReview"))).contains("AdmissionReview"));
+    assert!(bad_request(&without_uid(|r| r["kind"] = json!("ConversionReview"))).contains("AdmissionReview"));
     assert!(bad_request(&edited(|r| r["request"]["uid"] = json!(""))).contains("uid"));
 }
 
@@ -94,6 +104,20 @@ fn refused(req: Req) -> Outcome {
     assert!(!outcome.allowed(), "{:#}", outcome.review);
     assert_eq!(outcome.response()["uid"], UID);
     outcome
+}
+
+#[test]
+fn a_wrong_review_version_or_kind_with_a_readable_uid_is_a_well_formed_denial() {
+    for edit in [
+        edited(|r| r["apiVersion"] = json!("admission.k8s.io/v1beta1")),
+        edited(|r| remove(r, "apiVersion")),
+        edited(|r| r["kind"] = json!("ConversionReview")),
+    ] {
+        let response = handle_bytes(&edit, AdmissionKind::MCPServerEntry, Mode::Validate).expect("a denial, not a 400");
+        assert_eq!(response["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(response["response"]["allowed"], false);
+        assert!(response["response"]["uid"].as_str().is_some_and(|u| !u.is_empty()));
+    }
 }
 
 #[test]
