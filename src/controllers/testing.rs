@@ -4,6 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use http::{Request, Response};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::client::Body;
@@ -18,7 +21,9 @@ use super::context::Context;
 use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::Kind;
 use super::metrics::ControllerMetrics;
-use crate::api::v1beta1::{MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPServerEntry, MCPServerEntrySpec};
+use crate::api::v1beta1::{
+    MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPServerEntry, MCPServerEntrySpec, VirtualMCPServer,
+};
 
 pub const NS: &str = "team";
 pub const NOW: &str = "2025-06-01T12:00:00Z";
@@ -113,7 +118,13 @@ fn accepted(call: &Call) -> Value {
 }
 
 pub fn config() -> Arc<Config> {
-    Arc::new(Config { instance: Some("mcp-operator-0".into()), ..Config::default() })
+    Arc::new(Config {
+        instance: Some("mcp-operator-0".into()),
+        vmcp_image: "ghcr.io/stacklok/toolhive/vmcp:test".into(),
+        registry_api_image: "ghcr.io/stacklok/thv-registry-api:test".into(),
+        pgpass_init_image: "cgr.dev/chainguard/busybox:test".into(),
+        ..Config::default()
+    })
 }
 
 pub fn context(client: Client, caches: Arc<Caches>) -> Arc<Context> {
@@ -197,7 +208,8 @@ pub fn config_map(name: &str, keys: &[&str]) -> ConfigMapKeys {
 }
 
 pub fn secret(name: &str, keys: &[&str]) -> SecretKeys {
-    SecretKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect() }
+    let sizes = keys.iter().map(|k| (k.to_string(), 32)).collect();
+    SecretKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect(), sizes }
 }
 
 /// Feeds a complete initial list of `objects` into one cache.
@@ -212,6 +224,18 @@ where
     caches.apply(kind, cache, &Event::InitDone);
 }
 
+/// Empty lists of the workload kinds and their children.
+pub fn list_workload_kinds(caches: &Caches) {
+    list(caches, Kind::VirtualMCPServer, &caches.vmcps, []);
+    list(caches, Kind::MCPRegistry, &caches.registries, []);
+    list(caches, Kind::Deployment, &caches.deployments, []);
+    list(caches, Kind::Service, &caches.services, []);
+    list(caches, Kind::ServiceAccount, &caches.service_accounts, []);
+    list(caches, Kind::Role, &caches.roles, []);
+    list(caches, Kind::RoleBinding, &caches.role_bindings, []);
+    list(caches, Kind::ChildConfigMap, &caches.child_config_maps, []);
+}
+
 /// Caches that have listed the given objects; the optional kinds are absent unless added.
 #[derive(Default)]
 pub struct World {
@@ -219,6 +243,14 @@ pub struct World {
     pub entries: Vec<MCPServerEntry>,
     pub config_maps: Vec<ConfigMapKeys>,
     pub secrets: Vec<SecretKeys>,
+    pub vmcps: Vec<VirtualMCPServer>,
+    pub registries: Vec<MCPRegistry>,
+    pub deployments: Vec<Deployment>,
+    pub services: Vec<Service>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub roles: Vec<Role>,
+    pub role_bindings: Vec<RoleBinding>,
+    pub child_config_maps: Vec<ConfigMap>,
     pub foreign: Vec<(Kind, Vec<DynamicObject>)>,
 }
 
@@ -229,6 +261,14 @@ impl World {
         list(&caches, Kind::MCPServerEntry, &caches.entries, self.entries);
         list(&caches, Kind::ConfigMap, &caches.config_maps, self.config_maps);
         list(&caches, Kind::Secret, &caches.secrets, self.secrets);
+        list(&caches, Kind::VirtualMCPServer, &caches.vmcps, self.vmcps);
+        list(&caches, Kind::MCPRegistry, &caches.registries, self.registries);
+        list(&caches, Kind::Deployment, &caches.deployments, self.deployments);
+        list(&caches, Kind::Service, &caches.services, self.services);
+        list(&caches, Kind::ServiceAccount, &caches.service_accounts, self.service_accounts);
+        list(&caches, Kind::Role, &caches.roles, self.roles);
+        list(&caches, Kind::RoleBinding, &caches.role_bindings, self.role_bindings);
+        list(&caches, Kind::ChildConfigMap, &caches.child_config_maps, self.child_config_maps);
         for (kind, objects) in self.foreign {
             let foreign = caches.add_foreign(kind, resource(kind));
             list(&caches, kind, &foreign.cache, objects);
