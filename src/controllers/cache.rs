@@ -440,6 +440,8 @@ impl Caches {
             users.extend(index.referrers_of_kind(&group, Kind::VirtualMCPServer).map(str::to_string));
         }
         drop(index);
+        users.sort();
+        users.dedup();
         for name in users {
             self.queues.push(Controlled::VirtualMCPServer, namespace, &name);
         }

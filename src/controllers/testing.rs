@@ -132,7 +132,7 @@ pub fn context(client: Client, caches: Arc<Caches>) -> Arc<Context> {
     Arc::new(Context::with_clock(client, caches, config(), ControllerMetrics::default(), Arc::new(clock)))
 }
 
-fn meta(name: &str) -> ObjectMeta {
+pub fn meta(name: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(NS.into()),
@@ -237,7 +237,7 @@ pub fn list_workload_kinds(caches: &Caches) {
 }
 
 /// Caches that have listed the given objects; the optional kinds are absent unless added.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct World {
     pub groups: Vec<MCPGroup>,
     pub entries: Vec<MCPServerEntry>,
@@ -277,4 +277,52 @@ impl World {
         assert!(caches.is_synced());
         caches
     }
+}
+
+/// Answers server-side applies and creates with the object sent (what the API server stores,
+/// without defaults), `get`s with 404, and everything else as [`accept_all`].
+pub fn echo_writes() -> Box<Responder> {
+    Box::new(|call: &Call| {
+        let is_status = call.path.contains("/status");
+        match call.method.as_str() {
+            "GET" => (
+                404,
+                json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404 }),
+            ),
+            "POST" | "PATCH" if !is_status && call.body.get("kind").is_some() && !call.is_event() => {
+                (200, call.body.clone())
+            }
+            _ => (200, accepted(call)),
+        }
+    })
+}
+
+/// The writes among `calls` (everything but events), as `(method, path without query)`.
+pub fn writes(calls: &[Call]) -> Vec<(String, String)> {
+    calls
+        .iter()
+        .filter(|c| !c.is_event() && c.method != "GET")
+        .map(|c| (c.method.clone(), c.path.split('?').next().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// Compares `actual` with the committed file `tests/data/snapshots/<name>`; with
+/// `UPDATE_SNAPSHOTS=1` in the environment, writes it instead.
+pub fn snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_SNAPSHOTS=1 to create it", path.display()));
+    pretty_assertions::assert_eq!(expected, actual, "snapshot {name} differs; UPDATE_SNAPSHOTS=1 rewrites it");
+}
+
+/// `value` as the pretty JSON of a snapshot file.
+pub fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap();
+    text.push('\n');
+    text
 }

@@ -15,11 +15,11 @@ use kube::api::Patch;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Resource, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use self::render::{Inputs, api_name, config_map_name, rbac_name};
 use super::cache::{Cached, Caches};
-use super::children::{self, Child, Fit, live_json, owner_reference};
+use super::children::{self, Child, live_json, owner_reference};
 use super::conditions::{Desired, merge_conditions};
 use super::context::Context;
 use super::error::Error;
@@ -27,7 +27,7 @@ use super::events::{self, Reason};
 use super::index::Target;
 use super::kinds::Kind;
 use super::status::{apply_params, status_patch};
-use super::virtualmcpserver::apply_child;
+use super::virtualmcpserver::{announce_created, apply_all};
 use crate::admission::{self, NoCluster, Operation, engine::run_checks};
 use crate::api::crd::REGISTRY_DEPRECATION;
 use crate::api::v1beta1::{MCPRegistry, MCPRegistryStatus};
@@ -226,30 +226,11 @@ async fn apply_children(
     ctx: &Context,
 ) -> Result<Option<Failure>, Error> {
     let uid = registry.metadata.uid.clone().unwrap_or_default();
-    for (reason, child) in list {
-        let live = live_child(&ctx.caches, child, namespace);
-        let mut body = child.stamped();
-        let fit = children::fit(live.as_ref(), &body, &uid);
-        match &fit {
-            Fit::Current => continue,
-            Fit::Foreign(message) => return Ok(Some(Failure { reason, message: message.clone() })),
-            Fit::Absent if child.kind == "Deployment" => body["spec"]["replicas"] = json!(1),
-            Fit::Absent | Fit::Stale => {}
-        }
-        match apply_child(child.kind, namespace, &child.name, &body, ctx).await {
-            Ok(()) => {}
-            Err(Error::Kube(kube::Error::Api(status))) if (400..500).contains(&status.code) && status.code != 409 => {
-                let message = format!("{} {:?} was refused: {}", child.kind, child.name, status.message);
-                return Ok(Some(Failure { reason, message }));
-            }
-            Err(err) => return Err(err),
-        }
-        if fit == Fit::Absent {
-            let note = format!("created {} {}", child.kind, child.name);
-            events::publish(ctx, &registry.object_ref(&()), Reason::Created, note).await;
-        }
-    }
-    Ok(None)
+    let items = list.iter().map(|(_, child)| (child, child.stamped(), live_child(&ctx.caches, child, namespace)));
+    let outcome = apply_all(items, namespace, &uid, Some(1), ctx).await;
+    announce_created(&registry.object_ref(&()), &outcome.created, ctx).await;
+    outcome.result?;
+    Ok(outcome.problem.zip(outcome.problem_index).map(|(message, i)| Failure { reason: list[i].0, message }))
 }
 
 fn live_child(caches: &Caches, child: &Child, namespace: &str) -> Option<Value> {

@@ -345,11 +345,12 @@ pub async fn reconcile(vmcp: Arc<VirtualMCPServer>, ctx: Arc<Context>) -> Result
     let mut plan = plan(&vmcp, &ctx.caches, &ctx.config, &authz_cm, &hmac);
     let mut apply_problem = None;
     if let Some(children) = plan.children.as_mut() {
-        if hmac == HmacSecret::Absent {
-            create_hmac_secret(&vmcp, &namespace, &ctx).await?;
+        let mut created = Vec::new();
+        if hmac == HmacSecret::Absent && create_hmac_secret(&vmcp, &namespace, &ctx).await? {
+            created.push(format!("Secret {}", hmac_secret_name(&vmcp.name_any())));
         }
         carry_pull_secrets(children, &ctx.caches, &namespace);
-        apply_problem = apply_children(&vmcp, &namespace, children, &ctx).await?;
+        apply_problem = apply_children(&vmcp, &namespace, children, created, &ctx).await?;
     }
     let _ = hmac;
     write_status(&vmcp, &namespace, &plan, apply_problem, &ctx).await?;
@@ -385,8 +386,9 @@ async fn authz_config_map(vmcp: &VirtualMCPServer, namespace: &str, ctx: &Contex
     })
 }
 
-/// Creates the HMAC Secret once; one that appeared meanwhile is kept (never rotated).
-async fn create_hmac_secret(vmcp: &VirtualMCPServer, namespace: &str, ctx: &Context) -> Result<(), Error> {
+/// Creates the HMAC Secret once; one that appeared meanwhile is kept (never rotated). Returns
+/// whether this call created it.
+async fn create_hmac_secret(vmcp: &VirtualMCPServer, namespace: &str, ctx: &Context) -> Result<bool, Error> {
     use base64::Engine;
     use ring::rand::SecureRandom;
     let mut key = [0u8; HMAC_BYTES];
@@ -402,11 +404,8 @@ async fn create_hmac_secret(vmcp: &VirtualMCPServer, namespace: &str, ctx: &Cont
     }))?;
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     match api.create(&PostParams::default(), &secret).await {
-        Ok(_) => {
-            events::publish(ctx, &vmcp.object_ref(&()), Reason::Created, format!("created Secret {name}")).await;
-            Ok(())
-        }
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
         Err(err) => Err(err.into()),
     }
 }
@@ -417,6 +416,7 @@ async fn apply_children(
     vmcp: &VirtualMCPServer,
     namespace: &str,
     children: &Children,
+    mut created: Vec<String>,
     ctx: &Context,
 ) -> Result<Option<String>, Error> {
     let caches = &ctx.caches;
@@ -433,27 +433,74 @@ async fn apply_children(
     let service = &children.service;
     list.push((service, live_json(caches.services.get(namespace, &service.name))));
     let uid = vmcp.metadata.uid.clone().unwrap_or_default();
-    for (child, live) in list {
-        let body = child.stamped();
-        let fit = children::fit(live.as_ref(), &body, &uid);
-        match fit {
+    let items = list.into_iter().map(|(child, live)| (child, child.stamped(), live));
+    let outcome = apply_all(items, namespace, &uid, None, ctx).await;
+    created.extend(outcome.created);
+    announce_created(&vmcp.object_ref(&()), &created, ctx).await;
+    outcome.result.map(|()| outcome.problem)
+}
+
+/// What applying a list of children did.
+pub(crate) struct Applied {
+    /// `Kind name` of each child created.
+    pub created: Vec<String>,
+    /// A child controlled by another object or refused by the API server.
+    pub problem: Option<String>,
+    /// Which of the children the problem is about.
+    pub problem_index: Option<usize>,
+    pub result: Result<(), Error>,
+}
+
+/// Applies every child (stamped body, live object) that is absent or stale, in order, stopping
+/// at the first problem or error.
+pub(crate) async fn apply_all<'a>(
+    items: impl Iterator<Item = (&'a Child, Value, Option<Value>)>,
+    namespace: &str,
+    uid: &str,
+    create_replicas: Option<i32>,
+    ctx: &Context,
+) -> Applied {
+    let mut applied = Applied { created: Vec::new(), problem: None, problem_index: None, result: Ok(()) };
+    for (index, (child, mut body, live)) in items.enumerate() {
+        let fit = children::fit(live.as_ref(), &body, uid);
+        match &fit {
             Fit::Current => continue,
-            Fit::Foreign(problem) => return Ok(Some(problem)),
+            Fit::Foreign(problem) => {
+                applied.problem = Some(problem.clone());
+                applied.problem_index = Some(index);
+                return applied;
+            }
+            // Replicas on create only (an MCPRegistry); afterwards they are not ours, and they
+            // stay out of the input hash.
+            Fit::Absent if child.kind == "Deployment" && create_replicas.is_some() => {
+                body["spec"]["replicas"] = json!(create_replicas);
+            }
             Fit::Absent | Fit::Stale => {}
         }
         match apply_child(child.kind, namespace, &child.name, &body, ctx).await {
             Ok(()) => {}
             Err(Error::Kube(kube::Error::Api(status))) if (400..500).contains(&status.code) && status.code != 409 => {
-                return Ok(Some(format!("{} {:?} was refused: {}", child.kind, child.name, status.message)));
+                applied.problem = Some(format!("{} {:?} was refused: {}", child.kind, child.name, status.message));
+                applied.problem_index = Some(index);
+                return applied;
             }
-            Err(err) => return Err(err),
+            Err(err) => {
+                applied.result = Err(err);
+                return applied;
+            }
         }
         if fit == Fit::Absent {
-            let note = format!("created {} {}", child.kind, child.name);
-            events::publish(ctx, &vmcp.object_ref(&()), Reason::Created, note).await;
+            applied.created.push(format!("{} {}", child.kind, child.name));
         }
     }
-    Ok(None)
+    applied
+}
+
+/// One event for every child created in a reconcile.
+pub(crate) async fn announce_created(regarding: &k8s_openapi::api::core::v1::ObjectReference, created: &[String], ctx: &Context) {
+    if !created.is_empty() {
+        events::publish(ctx, regarding, Reason::Created, format!("created {}", created.join(", "))).await;
+    }
 }
 
 pub(crate) async fn apply_child(kind: &str, namespace: &str, name: &str, body: &Value, ctx: &Context) -> Result<(), Error> {
