@@ -389,7 +389,11 @@ mod tests {
 
     #[test]
     fn the_input_hash_decides_first() {
-        let child = Child { kind: "ConfigMap", name: "c".into(), body: json!({ "metadata": { "name": "c" }, "data": { "k": "v" } }) };
+        let child = Child {
+            kind: "ConfigMap",
+            name: "c".into(),
+            body: json!({ "metadata": { "name": "c" }, "data": { "k": "v" } }),
+        };
         let stamped = child.stamped();
         assert_eq!(fit(Some(&stamped), &stamped, "u"), Fit::Current);
         let mut old = stamped.clone();

@@ -40,8 +40,7 @@ pub const USED: &[(&str, &str, &[&str])] = &[
 
 /// The resources the caches watch, one per cached kind.
 pub fn watched() -> impl Iterator<Item = (&'static str, &'static str)> {
-    Kind::CORE.into_iter().chain(Kind::FOREIGN)
-        .map(|k| (k.api_group(), k.plural()))
+    Kind::CORE.into_iter().chain(Kind::FOREIGN).map(|k| (k.api_group(), k.plural()))
 }
 
 #[cfg(test)]

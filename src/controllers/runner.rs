@@ -81,8 +81,13 @@ async fn term(ctx: &Arc<Context>, lost: impl Future<Output = ()>, shutdown: &Can
         |c| &c.queues.vmcps,
         virtualmcpserver::reconcile,
     );
-    let registries =
-        drive(ctx.clone(), Controlled::MCPRegistry, registry_requests, |c| &c.queues.registries, mcpregistry::reconcile);
+    let registries = drive(
+        ctx.clone(),
+        Controlled::MCPRegistry,
+        registry_requests,
+        |c| &c.queues.registries,
+        mcpregistry::reconcile,
+    );
     let mut all = pin!(futures::future::join4(groups, entries, vmcps, registries));
     tokio::select! {
         biased;

@@ -22,7 +22,8 @@ use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::Kind;
 use super::metrics::ControllerMetrics;
 use crate::api::v1beta1::{
-    MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPServerEntry, MCPServerEntrySpec, VirtualMCPServer,
+    MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPServerEntry, MCPServerEntrySpec,
+    VirtualMCPServer,
 };
 
 pub const NS: &str = "team";

@@ -97,8 +97,7 @@ pub fn render_children(registry: &MCPRegistry, config: &super::Config) -> Result
         image: &config.registry_api_image,
         pgpass_image: &config.pgpass_init_image,
     };
-    let deployment =
-        render::deployment(&inputs).map_err(|message| Failure { reason: DEPLOYMENT_FAILED, message })?;
+    let deployment = render::deployment(&inputs).map_err(|message| Failure { reason: DEPLOYMENT_FAILED, message })?;
     let [account, role, binding] = render::rbac(&inputs);
     Ok(vec![
         (CONFIG_MAP_FAILED, render::config_map(&inputs)),
@@ -169,7 +168,8 @@ async fn apply(registry: &MCPRegistry, ctx: &Context) -> Result<Action, Error> {
         }
         None => (Phase::Pending, Desired::falsity(READY, NOT_READY, "waiting for a registry API pod to be ready")),
     };
-    let url = (phase == Phase::Ready).then(|| format!("http://{}.{namespace}:{}", api_name(&registry.name_any()), render::PORT));
+    let url = (phase == Phase::Ready)
+        .then(|| format!("http://{}.{namespace}:{}", api_name(&registry.name_any()), render::PORT));
     let desired = desired_status(registry, phase, &condition, url, ready_replicas, &ctx.now());
     write_status(registry, &desired, ctx).await?;
     Ok(match phase {

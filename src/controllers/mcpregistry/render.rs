@@ -163,8 +163,7 @@ pub fn deployment(inputs: &Inputs) -> Result<Child, String> {
     let pgpass = spec.pgpass_secret_ref.as_ref();
     let probe = |path: &str| json!({ "httpGet": { "path": path, "port": HEALTH_PORT }, "periodSeconds": 10 });
     let mut mounts = vec![json!({ "name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT, "readOnly": true })];
-    let mut volumes =
-        vec![json!({ "name": CONFIG_VOLUME, "configMap": { "name": config_map_name(inputs.name) } })];
+    let mut volumes = vec![json!({ "name": CONFIG_VOLUME, "configMap": { "name": config_map_name(inputs.name) } })];
     let mut container = json!({
         "name": CONTAINER,
         "image": inputs.image,

@@ -63,7 +63,10 @@ async fn a_new_registry_gets_its_children_and_waits_for_a_ready_pod() {
     let body = |kind: &str| calls.iter().find(|c| !c.is_event() && c.body["kind"] == kind).unwrap().body.clone();
     let cm = body("ConfigMap");
     assert_eq!(cm["data"]["config.yaml"], r.spec.config_yaml.clone().unwrap(), "verbatim");
-    assert_eq!(cm["metadata"]["annotations"][children::CONTENT_CHECKSUM], children::sha256_hex(r.spec.config_yaml.as_deref().unwrap().as_bytes()));
+    assert_eq!(
+        cm["metadata"]["annotations"][children::CONTENT_CHECKSUM],
+        children::sha256_hex(r.spec.config_yaml.as_deref().unwrap().as_bytes())
+    );
     let deployment = body("Deployment");
     assert_eq!(deployment["spec"]["replicas"], 1, "one replica on create");
     snapshot("registry-configmap.json", &pretty(&cm));
@@ -140,7 +143,10 @@ async fn an_invalid_spec_fails_with_validation_failed_and_applies_nothing() {
     let calls = calls.take();
     assert_eq!(writes(&calls).len(), 1);
     let status = &calls.iter().find(|c| c.path.contains("/status")).unwrap().body["status"];
-    assert_eq!((status["phase"].as_str(), status["conditions"][0]["reason"].as_str()), (Some("Failed"), Some(VALIDATION_FAILED)));
+    assert_eq!(
+        (status["phase"].as_str(), status["conditions"][0]["reason"].as_str()),
+        (Some("Failed"), Some(VALIDATION_FAILED))
+    );
 }
 
 #[tokio::test]

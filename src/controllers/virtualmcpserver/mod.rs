@@ -148,7 +148,9 @@ fn spec_validity(vmcp: &VirtualMCPServer, namespace: &str, policy: &admission::R
 
 fn group_condition(group: &GroupLookup, name: &str, namespace: &str) -> Desired {
     match group {
-        GroupLookup::Ready => Desired::truth(GROUP_REF_VALIDATED, GROUP_REF_VALID, format!("MCPGroup {name:?} is ready")),
+        GroupLookup::Ready => {
+            Desired::truth(GROUP_REF_VALIDATED, GROUP_REF_VALID, format!("MCPGroup {name:?} is ready"))
+        }
         GroupLookup::Missing if name.is_empty() => {
             Desired::falsity(GROUP_REF_VALIDATED, GROUP_REF_NOT_FOUND, "spec.groupRef names no MCPGroup")
         }
@@ -182,7 +184,12 @@ pub fn hmac_state(caches: &Caches, vmcp: &VirtualMCPServer, namespace: &str) -> 
         return HmacSecret::Absent;
     };
     let uid = vmcp.metadata.uid.as_deref();
-    let ours = secret.metadata.owner_references.iter().flatten().any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid);
+    let ours = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid);
     if !ours {
         HmacSecret::NotOwned
     } else if secret.size_of(HMAC_KEY).unwrap_or(0) < HMAC_BYTES {
@@ -197,16 +204,22 @@ fn hmac_condition(state: &HmacSecret, name: &str) -> Desired {
         HmacSecret::NotOwned => Desired::falsity(
             HMAC_SECRET_VALIDATED,
             HMAC_SECRET_NOT_OWNED,
-            format!("Secret {name:?} exists but is not controlled by this VirtualMCPServer; delete it or rename the server"),
+            format!(
+                "Secret {name:?} exists but is not controlled by this VirtualMCPServer; delete it or rename the server"
+            ),
         ),
         HmacSecret::Malformed => Desired::falsity(
             HMAC_SECRET_VALIDATED,
             HMAC_SECRET_MALFORMED,
-            format!("Secret {name:?} has no key {HMAC_KEY:?} of at least {HMAC_BYTES} bytes; delete it to have a new one created"),
+            format!(
+                "Secret {name:?} has no key {HMAC_KEY:?} of at least {HMAC_BYTES} bytes; delete it to have a new one created"
+            ),
         ),
-        HmacSecret::Absent | HmacSecret::Valid => {
-            Desired::truth(HMAC_SECRET_VALIDATED, HMAC_SECRET_VALID, format!("Secret {name:?} holds the session HMAC key"))
-        }
+        HmacSecret::Absent | HmacSecret::Valid => Desired::truth(
+            HMAC_SECRET_VALIDATED,
+            HMAC_SECRET_VALID,
+            format!("Secret {name:?} holds the session HMAC key"),
+        ),
     }
 }
 
@@ -225,7 +238,8 @@ pub fn plan(
         if group_name.is_empty() { GroupLookup::Missing } else { EntryWorld::group(caches, &namespace, &group_name) };
     let resolved = resolve::resolve(vmcp, &namespace, caches, authz_cm);
     let (backends, entries) = backends::members(caches, &namespace, &group_name);
-    let mut conditions = vec![spec_validity(vmcp, &namespace, &config.policy), group_condition(&group, &group_name, &namespace)];
+    let mut conditions =
+        vec![spec_validity(vmcp, &namespace, &config.policy), group_condition(&group, &group_name, &namespace)];
     conditions.push(if resolved.auth_problems.is_empty() {
         Desired::truth(AUTH_CONFIGURED, AUTH_VALID, "incoming and outgoing authentication are resolved")
     } else {
@@ -269,7 +283,11 @@ fn render_children(
     secret_env.push(SecretEnv { env: HMAC_ENV.into(), secret: hmac_secret_name(&name), key: HMAC_KEY.into() });
     let storage = vmcp.spec.session_storage.as_ref().filter(|s| s.provider.as_deref() == Some(SESSION_REDIS));
     if let Some(password) = storage.and_then(|s| s.password_ref.as_ref()) {
-        secret_env.push(SecretEnv { env: REDIS_PASSWORD_ENV.into(), secret: password.name.clone(), key: password.key.clone() });
+        secret_env.push(SecretEnv {
+            env: REDIS_PASSWORD_ENV.into(),
+            secret: password.name.clone(),
+            key: password.key.clone(),
+        });
     }
     secret_env.sort();
     let mut ca_bundles = resolved.ca_bundles.clone();
@@ -321,11 +339,8 @@ fn carry_pull_secrets(children: &mut Children, caches: &Caches, namespace: &str)
         return;
     }
     let live = caches.service_accounts.get(namespace, &account.name);
-    let names: Vec<Value> = live
-        .iter()
-        .flat_map(|sa| sa.image_pull_secrets.iter().flatten())
-        .map(|s| json!({ "name": s.name }))
-        .collect();
+    let names: Vec<Value> =
+        live.iter().flat_map(|sa| sa.image_pull_secrets.iter().flatten()).map(|s| json!({ "name": s.name })).collect();
     if !names.is_empty() {
         account.body["imagePullSecrets"] = Value::Array(names);
     }
@@ -497,13 +512,23 @@ pub(crate) async fn apply_all<'a>(
 }
 
 /// One event for every child created in a reconcile.
-pub(crate) async fn announce_created(regarding: &k8s_openapi::api::core::v1::ObjectReference, created: &[String], ctx: &Context) {
+pub(crate) async fn announce_created(
+    regarding: &k8s_openapi::api::core::v1::ObjectReference,
+    created: &[String],
+    ctx: &Context,
+) {
     if !created.is_empty() {
         events::publish(ctx, regarding, Reason::Created, format!("created {}", created.join(", "))).await;
     }
 }
 
-pub(crate) async fn apply_child(kind: &str, namespace: &str, name: &str, body: &Value, ctx: &Context) -> Result<(), Error> {
+pub(crate) async fn apply_child(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    body: &Value,
+    ctx: &Context,
+) -> Result<(), Error> {
     let client = &ctx.client;
     match kind {
         "ServiceAccount" => children::apply::<ServiceAccount>(client, namespace, name, body).await,
@@ -565,7 +590,11 @@ fn backends_condition(plan: &Plan, listed: &[crate::api::v1beta1::virtualmcpserv
     match plan.group {
         GroupLookup::Ready | GroupLookup::NotReady { .. } => {
             let ready = ready_count(listed);
-            Desired::truth(BACKENDS_DISCOVERED, DISCOVERED, format!("{} backends in the group, {ready} ready", listed.len()))
+            Desired::truth(
+                BACKENDS_DISCOVERED,
+                DISCOVERED,
+                format!("{} backends in the group, {ready} ready", listed.len()),
+            )
         }
         _ => Desired::falsity(BACKENDS_DISCOVERED, NOT_DISCOVERED, "the group cannot be read"),
     }
@@ -594,7 +623,9 @@ pub fn phase_and_ready(
         Rollout::Ready => {
             let ready = backends.iter().filter(|b| b.status.as_deref() == Some(backends::READY)).count();
             match (ready, backends.len()) {
-                (r, n) if r == n => (Phase::Ready, Desired::truth(READY, DEPLOYMENT_READY, format!("serving {n} backends"))),
+                (r, n) if r == n => {
+                    (Phase::Ready, Desired::truth(READY, DEPLOYMENT_READY, format!("serving {n} backends")))
+                }
                 (0, n) => (
                     Phase::Degraded,
                     Desired::falsity(READY, BACKENDS_UNAVAILABLE, format!("none of {n} backends is available")),
@@ -628,7 +659,9 @@ pub fn secret_names(children: &Children) -> BTreeMap<String, String> {
     env.as_array()
         .into_iter()
         .flatten()
-        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["valueFrom"]["secretKeyRef"]["name"].as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((e["name"].as_str()?.to_string(), e["valueFrom"]["secretKeyRef"]["name"].as_str()?.to_string()))
+        })
         .collect()
 }
 

@@ -192,10 +192,15 @@ fn oidc(vmcp: &VirtualMCPServer, namespace: &str, caches: &Caches, out: &mut Res
                 (inline["clientSecretRef"]["name"].as_str(), inline["clientSecretRef"]["key"].as_str())
             {
                 oidc.insert("clientSecretEnv".into(), json!(OIDC_CLIENT_SECRET_ENV));
-                out.secret_env.push(SecretEnv { env: OIDC_CLIENT_SECRET_ENV.into(), secret: secret.into(), key: key.into() });
+                out.secret_env.push(SecretEnv {
+                    env: OIDC_CLIENT_SECRET_ENV.into(),
+                    secret: secret.into(),
+                    key: key.into(),
+                });
             }
             if let Some(cm) = inline["caBundleRef"]["configMapRef"]["name"].as_str().filter(|n| !n.is_empty()) {
-                let key = inline["caBundleRef"]["configMapRef"]["key"].as_str().filter(|k| !k.is_empty()).unwrap_or("ca.crt");
+                let key =
+                    inline["caBundleRef"]["configMapRef"]["key"].as_str().filter(|k| !k.is_empty()).unwrap_or("ca.crt");
                 oidc.insert("caBundlePath".into(), json!(format!("{CA_BUNDLE_DIR}/{cm}/{key}")));
                 let optional = inline["caBundleRef"]["configMapRef"]["optional"] == true;
                 out.ca_bundles.push(CaBundle { config_map: cm.into(), optional });
@@ -263,7 +268,8 @@ fn authz(
                 let data = match authz_cm {
                     AuthzConfigMap::Found(data) => data,
                     _ => {
-                        out.auth_problems.push(format!("authorization ConfigMap {name:?} not found in namespace {namespace:?}"));
+                        out.auth_problems
+                            .push(format!("authorization ConfigMap {name:?} not found in namespace {namespace:?}"));
                         return None;
                     }
                 };
@@ -315,10 +321,10 @@ fn outgoing(vmcp: &VirtualMCPServer, namespace: &str, caches: &Caches, out: &mut
     };
     let mut rendered = Map::new();
     rendered.insert("source".into(), json!(auth.source.as_deref().unwrap_or(SOURCE_DISCOVERED)));
-    if let Some(default) = auth.default.as_ref() {
-        if let Some(strategy) = backend_strategy("default", default, namespace, caches, out) {
-            rendered.insert("default".into(), strategy);
-        }
+    if let Some(default) = auth.default.as_ref()
+        && let Some(strategy) = backend_strategy("default", default, namespace, caches, out)
+    {
+        rendered.insert("default".into(), strategy);
     }
     let mut backends = Map::new();
     for (backend, config) in auth.backends.iter().flatten() {
@@ -344,7 +350,8 @@ fn backend_strategy(
     }
     let name = config.external_auth_config_ref.as_ref().map(|r| r.name.as_str()).unwrap_or_default();
     let Some(spec) = spec_of(caches, Kind::MCPExternalAuthConfig, namespace, name) else {
-        out.auth_problems.push(format!("backend {backend:?}: {}", not_found(Kind::MCPExternalAuthConfig, name, namespace, caches)));
+        out.auth_problems
+            .push(format!("backend {backend:?}: {}", not_found(Kind::MCPExternalAuthConfig, name, namespace, caches)));
         return None;
     };
     let suffix = env_part(name);

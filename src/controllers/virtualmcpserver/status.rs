@@ -117,7 +117,9 @@ impl RuntimeOwned {
         }
         // A backend with health details the operator never writes was reported by the runtime.
         let reported = vmcp.status.as_ref().and_then(|s| s.discovered_backends.as_ref()).is_some_and(|list| {
-            list.iter().any(|b| b.consecutive_failures.is_some() || b.circuit_breaker_state.is_some() || b.mcp_revision.is_some())
+            list.iter().any(|b| {
+                b.consecutive_failures.is_some() || b.circuit_breaker_state.is_some() || b.mcp_revision.is_some()
+            })
         });
         owned.backends |= reported;
         owned.backend_count |= reported;

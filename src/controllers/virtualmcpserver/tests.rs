@@ -52,7 +52,12 @@ fn entries() -> Vec<MCPServerEntry> {
 }
 
 fn world(v: &VirtualMCPServer) -> World {
-    World { groups: vec![group_with_phase("g", "Ready")], entries: entries(), vmcps: vec![v.clone()], ..World::default() }
+    World {
+        groups: vec![group_with_phase("g", "Ready")],
+        entries: entries(),
+        vmcps: vec![v.clone()],
+        ..World::default()
+    }
 }
 
 fn render_all(v: &VirtualMCPServer, caches: &Caches) -> Children {
@@ -105,7 +110,10 @@ async fn a_new_server_gets_every_child_applied_then_its_status() {
         .map(|(m, p)| (m.to_string(), p))
     );
     let applies: Vec<&Call> = calls.iter().filter(|c| c.method == "PATCH" && !c.is_event()).collect();
-    assert!(applies.iter().all(|c| c.path.ends_with(APPLY)), "every write is a forced apply by mcp-operator: {applies:#?}");
+    assert!(
+        applies.iter().all(|c| c.path.ends_with(APPLY)),
+        "every write is a forced apply by mcp-operator: {applies:#?}"
+    );
     let secret = &calls[0].body;
     assert_eq!(secret["metadata"]["ownerReferences"], json!([ours(DEMO)]));
     let key = secret["data"][HMAC_KEY].as_str().unwrap();
@@ -214,10 +222,12 @@ async fn a_child_changed_by_someone_else_is_applied_again_and_foreign_fields_sta
     // Foreign fields: a cloud annotation on the Service, a rollout restart, an autoscaler's replicas.
     w.services[0].metadata.annotations.get_or_insert_default().insert("cloud.example.com/lb".into(), "internal".into());
     let template = &mut w.deployments[0].spec.as_mut().unwrap().template;
-    template.metadata.get_or_insert_default().annotations.get_or_insert_default().insert(
-        "kubectl.kubernetes.io/restartedAt".into(),
-        "2025-06-01T10:00:00Z".into(),
-    );
+    template
+        .metadata
+        .get_or_insert_default()
+        .annotations
+        .get_or_insert_default()
+        .insert("kubectl.kubernetes.io/restartedAt".into(), "2025-06-01T10:00:00Z".into());
     w.deployments[0].spec.as_mut().unwrap().replicas = Some(7);
     let (client, calls) = testing::mock_client(echo_writes());
     reconcile(Arc::new(v), testing::context(client, w.build())).await.unwrap();
@@ -239,7 +249,8 @@ async fn a_child_changed_by_someone_else_is_applied_again_and_foreign_fields_sta
 #[tokio::test]
 async fn a_spec_error_moves_a_ready_server_to_failed_and_applies_nothing() {
     let (mut v, mut w) = settled().await;
-    w.deployments[0].status = Some(k8s_openapi::api::apps::v1::DeploymentStatus { ready_replicas: Some(1), ..Default::default() });
+    w.deployments[0].status =
+        Some(k8s_openapi::api::apps::v1::DeploymentStatus { ready_replicas: Some(1), ..Default::default() });
     v.status.as_mut().unwrap().phase = Some("Ready".into());
     v.spec.passthrough_headers = Some(vec!["Authorization".into()]);
     v.metadata.generation = Some(2);
@@ -260,7 +271,8 @@ async fn a_spec_error_moves_a_ready_server_to_failed_and_applies_nothing() {
 #[tokio::test]
 async fn a_ready_pod_with_every_backend_ready_is_ready_and_some_unavailable_is_degraded() {
     let (mut v, mut w) = settled().await;
-    w.deployments[0].status = Some(k8s_openapi::api::apps::v1::DeploymentStatus { ready_replicas: Some(1), ..Default::default() });
+    w.deployments[0].status =
+        Some(k8s_openapi::api::apps::v1::DeploymentStatus { ready_replicas: Some(1), ..Default::default() });
     let (client, calls) = testing::mock_client(echo_writes());
     reconcile(Arc::new(v.clone()), testing::context(client, w.clone().build())).await.unwrap();
     let calls = calls.take();
@@ -295,13 +307,18 @@ async fn fields_the_runtime_reports_are_left_to_it() {
     let mut pruned = v.clone();
     pruned.prune(Kind::VirtualMCPServer);
     assert_eq!(pruned.metadata.managed_fields, v.metadata.managed_fields, "the cache keeps other writers' entries");
-    assert_eq!(RuntimeOwned::of(&pruned), RuntimeOwned { backends: true, backend_count: true, discovered_condition: true });
+    assert_eq!(
+        RuntimeOwned::of(&pruned),
+        RuntimeOwned { backends: true, backend_count: true, discovered_condition: true }
+    );
     let (client, calls) = testing::mock_client(echo_writes());
     reconcile(Arc::new(pruned), testing::context(client, w.build())).await.unwrap();
     let calls = calls.take();
-    let status = &calls.iter().find(|c| c.path.contains("/status")).expect(&format!("{calls:#?}")).body["status"];
+    let status =
+        &calls.iter().find(|c| c.path.contains("/status")).unwrap_or_else(|| panic!("{calls:#?}")).body["status"];
     assert!(status.get("discoveredBackends").is_none() && status.get("backendCount").is_none(), "{status}");
-    let types: Vec<&str> = status["conditions"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> =
+        status["conditions"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
     assert!(!types.contains(&BACKENDS_DISCOVERED), "{types:?}");
     assert_eq!(status["phase"], "Pending", "the phase stays the operator's");
 }
@@ -358,7 +375,10 @@ fn rendering_is_deterministic_whatever_the_order_of_inputs() {
         ])
     );
     let checksum = config_checksum(&a).unwrap();
-    assert_eq!(a.deployment.body["spec"]["template"]["metadata"]["annotations"][render::deployment::RUNCONFIG_CHECKSUM], checksum);
+    assert_eq!(
+        a.deployment.body["spec"]["template"]["metadata"]["annotations"][render::deployment::RUNCONFIG_CHECKSUM],
+        checksum
+    );
 }
 
 #[test]
@@ -395,10 +415,14 @@ fn kubernetes_incoming_auth_renders_the_clusters_service_account_tokens() {
     let mut v = vmcp(DEMO);
     v.spec.incoming_auth = Some(IncomingAuth {
         type_: Some("kubernetes".into()),
-        kubernetes: Some(crate::api::v1beta1::virtualmcpserver::KubernetesAuth { audience: Some("vmcp".into()), issuer: None }),
+        kubernetes: Some(crate::api::v1beta1::virtualmcpserver::KubernetesAuth {
+            audience: Some("vmcp".into()),
+            issuer: None,
+        }),
         ..IncomingAuth::default()
     });
-    let rendered = render::config::render(&v, &resolve::resolve(&v, NS, &world(&v).build(), &AuthzConfigMap::NotNeeded));
+    let rendered =
+        render::config::render(&v, &resolve::resolve(&v, NS, &world(&v).build(), &AuthzConfigMap::NotNeeded));
     assert_eq!(
         rendered["incomingAuth"],
         json!({ "type": "oidc", "oidc": {
@@ -456,8 +480,10 @@ fn missing_references_are_reported_not_retried() {
         }),
         ..IncomingAuth::default()
     });
-    v.spec.telemetry_config_ref =
-        Some(crate::api::v1beta1::virtualmcpserver::TelemetryConfigRef { name: Some("otel".into()), ..Default::default() });
+    v.spec.telemetry_config_ref = Some(crate::api::v1beta1::virtualmcpserver::TelemetryConfigRef {
+        name: Some("otel".into()),
+        ..Default::default()
+    });
     let caches = world(&v).build();
     let plan = plan(&v, &caches, &testing::config(), &AuthzConfigMap::NotNeeded, &HmacSecret::Valid);
     assert!(plan.children.is_none());
@@ -496,9 +522,12 @@ fn an_oidc_config_resolves_with_its_client_secret_as_an_environment_variable() {
 #[test]
 fn a_server_references_its_children_group_and_configs() {
     let mut v = vmcp(DEMO);
-    v.spec.telemetry_config_ref =
-        Some(crate::api::v1beta1::virtualmcpserver::TelemetryConfigRef { name: Some("otel".into()), ..Default::default() });
-    let mut refs: Vec<(Kind, String)> = v.references(Kind::VirtualMCPServer).into_iter().map(|t| (t.kind, t.name)).collect();
+    v.spec.telemetry_config_ref = Some(crate::api::v1beta1::virtualmcpserver::TelemetryConfigRef {
+        name: Some("otel".into()),
+        ..Default::default()
+    });
+    let mut refs: Vec<(Kind, String)> =
+        v.references(Kind::VirtualMCPServer).into_iter().map(|t| (t.kind, t.name)).collect();
     refs.sort();
     assert_eq!(
         refs,

@@ -60,7 +60,9 @@ fn pod_template(inputs: &Inputs, labels: &Map<String, Value>) -> Result<Value, S
         }
         strategic_merge(&mut template, user);
         // The selector must keep matching the pods.
-        template["metadata"]["labels"].as_object_mut().map(|l| l.extend(labels.clone()));
+        if let Some(merged) = template["metadata"]["labels"].as_object_mut() {
+            merged.extend(labels.clone());
+        }
     }
     normalize(template)
 }
@@ -113,9 +115,12 @@ fn env(inputs: &Inputs) -> Vec<Value> {
         json!({ "name": "VMCP_NAME", "value": inputs.name }),
         json!({ "name": "VMCP_NAMESPACE", "valueFrom": { "fieldRef": { "fieldPath": "metadata.namespace" } } }),
     ];
-    env.extend(inputs.secret_env.iter().map(|s| {
-        json!({ "name": s.env, "valueFrom": { "secretKeyRef": { "name": s.secret, "key": s.key } } })
-    }));
+    env.extend(
+        inputs
+            .secret_env
+            .iter()
+            .map(|s| json!({ "name": s.env, "valueFrom": { "secretKeyRef": { "name": s.secret, "key": s.key } } })),
+    );
     env.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     env.dedup_by(|a, b| a["name"] == b["name"]);
     env

@@ -30,7 +30,14 @@ pub fn role_rules(name: &str) -> Vec<PolicyRule> {
 fn rules(name: &str, discovered: bool) -> Vec<PolicyRule> {
     let mut rules = vec![rule(
         &[GROUP],
-        &["mcpexternalauthconfigs", "mcpgroups", "mcpremoteproxies", "mcpserverentries", "mcpservers", "mcptoolconfigs"],
+        &[
+            "mcpexternalauthconfigs",
+            "mcpgroups",
+            "mcpremoteproxies",
+            "mcpserverentries",
+            "mcpservers",
+            "mcptoolconfigs",
+        ],
         &READ,
         None,
     )];
