@@ -198,6 +198,9 @@ mod tests {
         assert_eq!(server.data, json!({ "spec": { "groupRef": { "name": "g" } } }), "members are pruned");
         let paths: Vec<String> = calls.take().into_iter().map(|c| c.path).collect();
         assert!(paths.iter().all(|p| !p.contains("/status")), "a follower only reads: {paths:#?}");
+        let selector = "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtoolhive-operator";
+        let deployments = paths.iter().filter(|p| p.starts_with("/apis/apps/v1/deployments")).collect::<Vec<_>>();
+        assert!(!deployments.is_empty() && deployments.iter().all(|p| p.contains(selector)), "{deployments:#?}");
         shutdown.cancel();
     }
 }

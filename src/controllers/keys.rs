@@ -188,6 +188,7 @@ mod tests {
         .unwrap();
         assert_eq!(secret.keys, BTreeSet::from(["other".to_string(), "token".to_string()]));
         assert!(secret.has_key("token") && !secret.has_key("czNjcjN0"));
+        assert_eq!((secret.size_of("token"), secret.size_of("other")), (Some(6), Some(1)), "sizes, not values");
         assert_eq!(secret.metadata.annotations, None);
         assert_eq!(secret.metadata.managed_fields, None);
         let printed = format!("{secret:?}");

@@ -180,5 +180,7 @@ mod tests {
         let config = Config::default();
         assert_eq!((config.reporter.as_str(), config.cluster_domain.as_str()), ("mcp-operator", "cluster.local"));
         assert!(config.concurrency > 0);
+        assert!(!config.vmcp_image.is_empty() && !config.registry_api_image.is_empty());
+        assert_eq!(config.pgpass_init_image, DEFAULT_PGPASS_INIT_IMAGE);
     }
 }
