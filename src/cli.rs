@@ -213,6 +213,15 @@ pub struct ServeArgs {
     /// (cert mode auto); turn off when cert-manager's CA injector does it.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "MCP_OPERATOR_MANAGE_CA_BUNDLE")]
     pub manage_ca_bundle: bool,
+    /// Image of the vMCP runtime the VirtualMCPServer Deployments run [default: the controller's built-in image].
+    #[arg(long, env = "VMCP_IMAGE")]
+    pub vmcp_image: Option<String>,
+    /// Image of the registry API server the MCPRegistry Deployments run [default: built-in].
+    #[arg(long, env = "TOOLHIVE_REGISTRY_API_IMAGE")]
+    pub registry_api_image: Option<String>,
+    /// Small busybox-style image of the MCPRegistry pgpass init container [default: built-in].
+    #[arg(long, env = "MCP_OPERATOR_PGPASS_INIT_IMAGE")]
+    pub pgpass_init_image: Option<String>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Seconds to keep serving after SIGTERM while endpoints are removed, before closing.

@@ -8,14 +8,17 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 use mcp_operator::api::crd;
+use mcp_operator::api::v1beta1::virtualmcpserver::IncomingAuth;
 use mcp_operator::api::v1beta1::{
-    CABundleConfigMapRef, CABundleRef, MCPGroup, MCPGroupRef, MCPGroupSpec, MCPServerEntry, MCPServerEntrySpec,
+    CABundleConfigMapRef, CABundleRef, MCPGroup, MCPGroupRef, MCPGroupSpec, MCPRegistry, MCPRegistrySpec,
+    MCPServerEntry, MCPServerEntrySpec, VirtualMCPServer, VirtualMCPServerSpec,
 };
 use mcp_operator::controllers::{self, Config, ControllerMetrics};
 use serde_json::json;
@@ -110,9 +113,15 @@ impl Running {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    /// Deletes the groups while the controllers still run (their finalizer would otherwise hold
-    /// the namespace), then stops the controllers and deletes the namespace.
+    /// Deletes the groups and registries while the controllers still run (their finalizers
+    /// would otherwise hold the namespace), then stops the controllers and deletes the namespace.
     async fn stop(self) {
+        let registries: Api<MCPRegistry> = self.api();
+        let _ = registries.delete_collection(&DeleteParams::default(), &Default::default()).await;
+        eventually("every registry is finalized", || async {
+            registries.list(&Default::default()).await.ok()?.items.is_empty().then_some(())
+        })
+        .await;
         let groups: Api<MCPGroup> = self.api();
         let _ = groups.delete_collection(&DeleteParams::default(), &Default::default()).await;
         eventually("every group is finalized", || async {
@@ -196,5 +205,72 @@ async fn an_entry_turns_valid_when_its_ca_bundle_appears() {
     .unwrap();
     config_maps.create(&PostParams::default(), &cm).await.unwrap();
     eventually("the entry turns Valid", || entry_phase(&entries, "e", "Valid")).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_virtual_mcp_server_gets_its_children_and_a_url_and_a_second_pass_changes_nothing() {
+    let Some(client) = cluster().await else { return };
+    let run = Running::start(client, "mcp-e2e-vmcp").await;
+    let groups: Api<MCPGroup> = run.api();
+    let servers: Api<VirtualMCPServer> = run.api();
+    groups.create(&PostParams::default(), &MCPGroup::new("g", MCPGroupSpec::default())).await.unwrap();
+    let spec = VirtualMCPServerSpec {
+        group_ref: Some(MCPGroupRef { name: "g".into(), namespace: None }),
+        incoming_auth: Some(IncomingAuth { type_: Some("anonymous".into()), ..IncomingAuth::default() }),
+        ..VirtualMCPServerSpec::default()
+    };
+    servers.create(&PostParams::default(), &VirtualMCPServer::new("demo", spec)).await.unwrap();
+    let deployments: Api<Deployment> = run.api();
+    let deployment = eventually("the Deployment exists", || async { deployments.get_opt("demo").await.ok()? }).await;
+    let owner = deployment.metadata.owner_references.unwrap_or_default();
+    assert_eq!(owner.first().map(|o| o.kind.as_str()), Some("VirtualMCPServer"));
+    let services: Api<Service> = run.api();
+    eventually("the Service exists", || async { services.get_opt("vmcp-demo").await.ok()? }).await;
+    let secrets: Api<Secret> = run.api();
+    let secret =
+        eventually("the HMAC Secret exists", || async { secrets.get_opt("demo-hmac-secret").await.ok()? }).await;
+    assert_eq!(secret.data.unwrap_or_default().get("hmac-secret").map(|v| v.0.len()), Some(32));
+    let server = eventually("the status has the URL", || async {
+        let s = servers.get("demo").await.ok()?;
+        s.status.as_ref()?.url.is_some().then_some(s)
+    })
+    .await;
+    let status = server.status.unwrap();
+    assert_eq!(status.url.as_deref(), Some(&*format!("http://vmcp-demo.{}.svc.cluster.local:4483", run.namespace)));
+    // Settled: the spec of the Deployment is not rewritten any more (no update loop).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = deployments.get("demo").await.unwrap().metadata.generation;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = deployments.get("demo").await.unwrap().metadata.generation;
+    assert_eq!(before, after, "the Deployment keeps being rewritten");
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_registry_runs_and_its_deletion_is_not_blocked_by_an_invalid_spec() {
+    let Some(client) = cluster().await else { return };
+    let run = Running::start(client, "mcp-e2e-registry").await;
+    let registries: Api<MCPRegistry> = run.api();
+    let spec = MCPRegistrySpec { config_yaml: Some("registryName: corp\n".into()), ..MCPRegistrySpec::default() };
+    registries.create(&PostParams::default(), &MCPRegistry::new("corp", spec)).await.unwrap();
+    let deployments: Api<Deployment> = run.api();
+    eventually("the Deployment exists", || async { deployments.get_opt("corp-api").await.ok()? }).await;
+    let config_maps: Api<ConfigMap> = run.api();
+    let cm =
+        eventually("the ConfigMap exists", || async { config_maps.get_opt("corp-registry-server-config").await.ok()? })
+            .await;
+    assert_eq!(cm.data.unwrap_or_default().get("config.yaml").map(String::as_str), Some("registryName: corp\n"));
+    // Without the webhooks in this test, an invalid mount reaches the controller.
+    let patch = json!({ "spec": { "volumeMounts": [{ "name": "missing", "mountPath": "relative" }] } });
+    registries.patch("corp", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    eventually("the registry reports the invalid spec", || async {
+        let r = registries.get("corp").await.ok()?;
+        (r.status?.phase.as_deref() == Some("Failed")).then_some(())
+    })
+    .await;
+    registries.delete("corp", &DeleteParams::default()).await.unwrap();
+    eventually("the registry is gone", || async { registries.get_opt("corp").await.ok()?.is_none().then_some(()) })
+        .await;
     run.stop().await;
 }

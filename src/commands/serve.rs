@@ -191,10 +191,14 @@ fn start_controllers(
     cluster_view: &Arc<LateClusterView>,
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
+    let defaults = controllers::Config::default();
     let config = controllers::Config {
         policy: args.policy.policy(),
         cluster_domain: args.policy.cluster_domain.clone(),
-        ..controllers::Config::default()
+        vmcp_image: args.vmcp_image.clone().unwrap_or(defaults.vmcp_image.clone()),
+        registry_api_image: args.registry_api_image.clone().unwrap_or(defaults.registry_api_image.clone()),
+        pgpass_init_image: args.pgpass_init_image.clone().unwrap_or(defaults.pgpass_init_image.clone()),
+        ..defaults
     };
     let operator = controllers::start(client, config, metrics.controllers.clone(), shutdown.clone());
     cluster_view.set(operator.cluster_view());

@@ -11,6 +11,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Resource;
 use kube::ResourceExt;
 use kube::core::{ApiResource, DynamicObject};
@@ -24,9 +27,9 @@ use super::index::{ObjKey, RefIndex, Target, changed_targets};
 use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::{Controlled, Kind};
 use super::metrics::{ControllerMetrics, KindLabels};
-use super::queue::Queues;
+use super::queue::{Queues, Stores};
 use crate::admission::ClusterView;
-use crate::api::v1beta1::{MCPGroup, MCPServerEntry};
+use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 /// A member kind whose watch failed this recently (twice in a row) counts as unreadable.
 pub const ERROR_WINDOW: Duration = Duration::from_secs(60);
@@ -170,7 +173,7 @@ impl Health {
 }
 
 /// Core kinds: always watched, and readiness waits for them.
-const CORE: [Kind; 4] = [Kind::MCPGroup, Kind::MCPServerEntry, Kind::ConfigMap, Kind::Secret];
+pub(crate) const CORE: [Kind; 12] = Kind::CORE;
 
 /// Every cache, the index and the triggers.
 pub struct Caches {
@@ -178,6 +181,15 @@ pub struct Caches {
     pub entries: KindCache<MCPServerEntry>,
     pub config_maps: KindCache<ConfigMapKeys>,
     pub secrets: KindCache<SecretKeys>,
+    pub vmcps: KindCache<VirtualMCPServer>,
+    pub registries: KindCache<MCPRegistry>,
+    /// Children of the workload kinds (labelled as managed by this operator).
+    pub deployments: KindCache<Deployment>,
+    pub services: KindCache<Service>,
+    pub service_accounts: KindCache<ServiceAccount>,
+    pub roles: KindCache<Role>,
+    pub role_bindings: KindCache<RoleBinding>,
+    pub child_config_maps: KindCache<ConfigMap>,
     foreign: RwLock<HashMap<Kind, Arc<ForeignCache>>>,
     index: RwLock<RefIndex>,
     health: Mutex<HashMap<Kind, Health>>,
@@ -195,12 +207,28 @@ impl Caches {
         let now = Instant::now();
         let groups = KindCache::new(());
         let entries = KindCache::new(());
-        let queues = Queues::new(groups.store().clone(), entries.store().clone(), &metrics);
+        let vmcps = KindCache::new(());
+        let registries = KindCache::new(());
+        let stores = Stores {
+            groups: groups.store().clone(),
+            entries: entries.store().clone(),
+            vmcps: vmcps.store().clone(),
+            registries: registries.store().clone(),
+        };
+        let queues = Queues::new(stores, &metrics);
         Arc::new(Caches {
             groups,
             entries,
             config_maps: KindCache::new(()),
             secrets: KindCache::new(()),
+            vmcps,
+            registries,
+            deployments: KindCache::new(()),
+            services: KindCache::new(()),
+            service_accounts: KindCache::new(()),
+            roles: KindCache::new(()),
+            role_bindings: KindCache::new(()),
+            child_config_maps: KindCache::new(()),
             foreign: RwLock::default(),
             index: RwLock::default(),
             health: Mutex::new(CORE.into_iter().map(|k| (k, Health::watched(now))).collect()),
@@ -378,13 +406,18 @@ impl Caches {
             let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
             if new_refs.is_empty() { index.remove(&key) } else { index.set(key.clone(), new_refs.clone()) }
         };
-        for target in changed_targets(&old_refs, &new_refs) {
-            if target.kind == Kind::MCPGroup {
+        let moved = changed_targets(&old_refs, &new_refs);
+        if Kind::MEMBERS.contains(&kind) {
+            for target in moved.iter().filter(|t| t.kind == Kind::MCPGroup) {
                 self.queues.push(Controlled::MCPGroup, &key.namespace, &target.name);
             }
         }
         let seen = |o: Option<&K>| o.map(|o| o.seen_by_referrers(kind));
-        if seen(before) == seen(after) {
+        let visible = seen(before) != seen(after);
+        if Kind::MEMBERS.contains(&kind) && (visible || !moved.is_empty()) {
+            self.reconcile_group_users(&key.namespace, old_refs.iter().chain(&new_refs));
+        }
+        if !visible {
             return;
         }
         let referrers: Vec<(Kind, String)> = {
@@ -395,6 +428,22 @@ impl Caches {
             if let Some(controller) = Controlled::of(referrer_kind) {
                 self.queues.push(controller, &key.namespace, &name);
             }
+        }
+    }
+
+    /// A member of these groups changed: the VirtualMCPServers fronting them see their backends.
+    fn reconcile_group_users<'a>(&self, namespace: &str, targets: impl Iterator<Item = &'a Target>) {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let mut users = Vec::new();
+        for target in targets.filter(|t| t.kind == Kind::MCPGroup) {
+            let group = ObjKey::new(Kind::MCPGroup, namespace, &target.name);
+            users.extend(index.referrers_of_kind(&group, Kind::VirtualMCPServer).map(str::to_string));
+        }
+        drop(index);
+        users.sort();
+        users.dedup();
+        for name in users {
+            self.queues.push(Controlled::VirtualMCPServer, namespace, &name);
         }
     }
 

@@ -46,6 +46,8 @@ fn the_cluster_view_knows_nothing_until_every_cache_listed() {
     testing::list(&caches, Kind::MCPServerEntry, &caches.entries, []);
     testing::list(&caches, Kind::ConfigMap, &caches.config_maps, []);
     testing::list(&caches, Kind::Secret, &caches.secrets, []);
+    assert!(!caches.is_synced(), "the workload kinds and their children have not listed yet");
+    testing::list_workload_kinds(&caches);
     assert!(!caches.is_synced(), "discovery of the optional kinds has not run yet");
     caches.set_discovered();
     assert!(caches.is_synced());

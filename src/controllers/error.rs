@@ -12,6 +12,8 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
     #[error("the object has no namespace")]
     NoNamespace,
+    #[error("the system random number generator failed")]
+    Random,
 }
 
 impl Error {
@@ -25,6 +27,7 @@ impl Error {
             },
             Error::Encode(_) => "encode",
             Error::NoNamespace => "invalid_object",
+            Error::Random => "random",
         }
     }
 }

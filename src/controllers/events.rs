@@ -24,6 +24,14 @@ pub enum Reason {
     EntryValidated,
     /// An entry failed a check.
     EntryInvalid,
+    /// A workload controller created a child object.
+    Created,
+    /// A VirtualMCPServer or MCPRegistry became ready.
+    WorkloadReady,
+    /// A VirtualMCPServer or MCPRegistry failed.
+    WorkloadFailed,
+    /// An object of a deprecated kind was reconciled (once per generation).
+    Deprecated,
 }
 
 impl Reason {
@@ -35,13 +43,25 @@ impl Reason {
             Reason::MemberUpdateFailed => "MemberUpdateFailed",
             Reason::EntryValidated => "Validated",
             Reason::EntryInvalid => "ValidationFailed",
+            Reason::Created => "Created",
+            Reason::WorkloadReady => "Ready",
+            Reason::WorkloadFailed => "ReconcileFailed",
+            Reason::Deprecated => "Deprecated",
         }
     }
 
     pub fn event_type(self) -> EventType {
         match self {
-            Reason::GroupReady | Reason::MembersNotified | Reason::EntryValidated => EventType::Normal,
-            Reason::MembersUnreadable | Reason::MemberUpdateFailed | Reason::EntryInvalid => EventType::Warning,
+            Reason::GroupReady
+            | Reason::MembersNotified
+            | Reason::EntryValidated
+            | Reason::Created
+            | Reason::WorkloadReady => EventType::Normal,
+            Reason::MembersUnreadable
+            | Reason::MemberUpdateFailed
+            | Reason::EntryInvalid
+            | Reason::WorkloadFailed
+            | Reason::Deprecated => EventType::Warning,
         }
     }
 

@@ -39,17 +39,24 @@ impl Cached for DynamicObject {
         group_ref_name(&self.data).map(|g| vec![Target::new(Kind::MCPGroup, g)]).unwrap_or_default()
     }
 
-    /// Members keep only `spec.groupRef` and `status`: a cluster may hold thousands of them.
+    /// Members keep only `spec.groupRef`, `spec.externalAuthConfigRef` and `status`: a cluster
+    /// may hold thousands of them.
     fn prune(&mut self, kind: Kind) {
         prune_metadata(self);
         if !Kind::MEMBERS.contains(&kind) {
             return;
         }
-        let group_ref = self.data.get("spec").and_then(|s| s.get("groupRef")).cloned();
+        let spec = self.data.get("spec");
+        let mut kept_spec = serde_json::Map::new();
+        for field in ["groupRef", "externalAuthConfigRef"] {
+            if let Some(value) = spec.and_then(|s| s.get(field)) {
+                kept_spec.insert(field.into(), value.clone());
+            }
+        }
         let status = self.data.get("status").cloned();
         let mut kept = serde_json::Map::new();
-        if let Some(group_ref) = group_ref {
-            kept.insert("spec".into(), serde_json::json!({ "groupRef": group_ref }));
+        if !kept_spec.is_empty() {
+            kept.insert("spec".into(), Value::Object(kept_spec));
         }
         if let Some(status) = status {
             kept.insert("status".into(), status);

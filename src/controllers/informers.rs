@@ -15,27 +15,40 @@ use super::cache::{Cached, Caches, ForeignCache, KindCache};
 use super::foreign;
 use super::kinds::Kind;
 
+/// The label every child of the workload controllers carries; their watches select on it.
+pub const MANAGED_BY_SELECTOR: &str = "app.kubernetes.io/managed-by=toolhive-operator";
+
 /// Starts every watch of the core kinds and the discovery of the foreign ones.
 pub fn spawn(client: Client, caches: Arc<Caches>, config: &Config, shutdown: CancellationToken) {
-    spawn_core(client.clone(), caches.clone(), Kind::MCPGroup, |c| &c.groups, shutdown.clone());
-    spawn_core(client.clone(), caches.clone(), Kind::MCPServerEntry, |c| &c.entries, shutdown.clone());
-    spawn_core(client.clone(), caches.clone(), Kind::ConfigMap, |c| &c.config_maps, shutdown.clone());
-    spawn_core(client.clone(), caches.clone(), Kind::Secret, |c| &c.secrets, shutdown.clone());
+    let all = || None;
+    let ours = || Some(MANAGED_BY_SELECTOR);
+    let c = || (client.clone(), caches.clone(), shutdown.clone());
+    spawn_core(c(), Kind::MCPGroup, |c| &c.groups, all());
+    spawn_core(c(), Kind::MCPServerEntry, |c| &c.entries, all());
+    spawn_core(c(), Kind::ConfigMap, |c| &c.config_maps, all());
+    spawn_core(c(), Kind::Secret, |c| &c.secrets, all());
+    spawn_core(c(), Kind::VirtualMCPServer, |c| &c.vmcps, all());
+    spawn_core(c(), Kind::MCPRegistry, |c| &c.registries, all());
+    spawn_core(c(), Kind::Deployment, |c| &c.deployments, ours());
+    spawn_core(c(), Kind::Service, |c| &c.services, ours());
+    spawn_core(c(), Kind::ServiceAccount, |c| &c.service_accounts, ours());
+    spawn_core(c(), Kind::Role, |c| &c.roles, ours());
+    spawn_core(c(), Kind::RoleBinding, |c| &c.role_bindings, ours());
+    spawn_core(c(), Kind::ChildConfigMap, |c| &c.child_config_maps, ours());
     tokio::spawn(foreign::run(client, caches, config.discovery_interval, shutdown));
 }
 
 fn spawn_core<K>(
-    client: Client,
-    caches: Arc<Caches>,
+    (client, caches, shutdown): (Client, Arc<Caches>, CancellationToken),
     kind: Kind,
     cache: fn(&Caches) -> &KindCache<K>,
-    shutdown: CancellationToken,
+    selector: Option<&'static str>,
 ) where
     K: Cached<DynamicType = ()>,
 {
     let api: Api<K> = Api::all(client);
     tokio::spawn(async move {
-        let watch = feed(api, kind, &caches, cache(&caches));
+        let watch = feed(api, kind, &caches, cache(&caches), selector);
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = watch => {}
@@ -53,7 +66,7 @@ pub fn spawn_foreign(
 ) -> AbortHandle {
     let api = Api::all_with(client, &foreign.resource);
     tokio::spawn(async move {
-        let watch = feed(api, kind, &caches, &foreign.cache);
+        let watch = feed(api, kind, &caches, &foreign.cache, None);
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = watch => {}
@@ -62,13 +75,16 @@ pub fn spawn_foreign(
     .abort_handle()
 }
 
-async fn feed<K>(api: Api<K>, kind: Kind, caches: &Caches, target: &KindCache<K>)
+async fn feed<K>(api: Api<K>, kind: Kind, caches: &Caches, target: &KindCache<K>, selector: Option<&str>)
 where
     K: Cached,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
     // Lists may come from the API server's watch cache, as client-go's informers do.
-    let config = watcher::Config::default().any_semantic();
+    let mut config = watcher::Config::default().any_semantic();
+    if let Some(selector) = selector {
+        config = config.labels(selector);
+    }
     let events = watcher(api, config).default_backoff().modify(move |obj: &mut K| obj.prune(kind));
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
@@ -149,7 +165,14 @@ mod tests {
                 list(vec![json!({ "metadata": { "name": "api", "namespace": "team" },
                 "data": { "token": "c2VjcmV0LXZhbHVl" } })]),
             ),
-            "/api/v1/configmaps" => (200, list(vec![])),
+            "/api/v1/configmaps"
+            | "/apis/toolhive.stacklok.dev/v1beta1/virtualmcpservers"
+            | "/apis/toolhive.stacklok.dev/v1beta1/mcpregistries"
+            | "/apis/apps/v1/deployments"
+            | "/api/v1/services"
+            | "/api/v1/serviceaccounts"
+            | "/apis/rbac.authorization.k8s.io/v1/roles"
+            | "/apis/rbac.authorization.k8s.io/v1/rolebindings" => (200, list(vec![])),
             _ => (
                 404,
                 json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404 }),
@@ -175,6 +198,9 @@ mod tests {
         assert_eq!(server.data, json!({ "spec": { "groupRef": { "name": "g" } } }), "members are pruned");
         let paths: Vec<String> = calls.take().into_iter().map(|c| c.path).collect();
         assert!(paths.iter().all(|p| !p.contains("/status")), "a follower only reads: {paths:#?}");
+        let selector = "labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtoolhive-operator";
+        let deployments = paths.iter().filter(|p| p.starts_with("/apis/apps/v1/deployments")).collect::<Vec<_>>();
+        assert!(!deployments.is_empty() && deployments.iter().all(|p| p.contains(selector)), "{deployments:#?}");
         shutdown.cancel();
     }
 }

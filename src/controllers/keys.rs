@@ -16,13 +16,13 @@ use serde::{Deserialize, Deserializer};
 use super::cache::{Cached, digest};
 use super::kinds::Kind;
 
-/// A Secret reduced to its metadata and key names.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// A Secret reduced to its metadata, key names and the decoded size of each value.
+#[derive(Clone, Debug, Default)]
 pub struct SecretKeys {
-    #[serde(deserialize_with = "lean_metadata")]
     pub metadata: ObjectMeta,
-    #[serde(default, rename = "data", deserialize_with = "key_names")]
     pub keys: BTreeSet<String>,
+    /// Bytes of each value once decoded (sizes only: enough to tell a well-formed key).
+    pub sizes: BTreeMap<String, usize>,
 }
 
 /// A ConfigMap reduced to its metadata and key names (`data` and `binaryData`).
@@ -35,6 +35,50 @@ pub struct ConfigMapKeys {
 impl SecretKeys {
     pub fn has_key(&self, key: &str) -> bool {
         self.keys.contains(key)
+    }
+
+    /// The decoded size of the value of `key`, if present.
+    pub fn size_of(&self, key: &str) -> Option<usize> {
+        self.sizes.get(key).copied()
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            #[serde(deserialize_with = "lean_metadata")]
+            metadata: ObjectMeta,
+            #[serde(default)]
+            data: Option<BTreeMap<String, EncodedSize>>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        let sizes: BTreeMap<String, usize> =
+            wire.data.unwrap_or_default().into_iter().map(|(k, EncodedSize(n))| (k, n)).collect();
+        Ok(SecretKeys { metadata: wire.metadata, keys: sizes.keys().cloned().collect(), sizes })
+    }
+}
+
+/// The decoded size of a base64 value, read without keeping the value.
+struct EncodedSize(usize);
+
+impl<'de> Deserialize<'de> for EncodedSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = EncodedSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a base64 string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<EncodedSize, E> {
+                let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+                Ok(EncodedSize((text.len() / 4 * 3).saturating_sub(padding)))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<EncodedSize, E> {
+                Ok(EncodedSize(0))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -144,6 +188,7 @@ mod tests {
         .unwrap();
         assert_eq!(secret.keys, BTreeSet::from(["other".to_string(), "token".to_string()]));
         assert!(secret.has_key("token") && !secret.has_key("czNjcjN0"));
+        assert_eq!((secret.size_of("token"), secret.size_of("other")), (Some(6), Some(1)), "sizes, not values");
         assert_eq!(secret.metadata.annotations, None);
         assert_eq!(secret.metadata.managed_fields, None);
         let printed = format!("{secret:?}");

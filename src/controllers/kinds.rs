@@ -13,15 +13,58 @@ pub enum Kind {
     MCPServer,
     MCPRemoteProxy,
     MCPExternalAuthConfig,
+    MCPOIDCConfig,
+    MCPAuthzConfig,
+    MCPTelemetryConfig,
+    MCPToolConfig,
+    VirtualMCPCompositeToolDefinition,
     ConfigMap,
     Secret,
+    VirtualMCPServer,
+    MCPRegistry,
+    /// Children of the workload kinds: only objects labelled as managed by this operator.
+    Deployment,
+    Service,
+    ServiceAccount,
+    Role,
+    RoleBinding,
+    /// ConfigMaps labelled as managed by this operator, cached whole (the `ConfigMap` cache keeps
+    /// only key names).
+    ChildConfigMap,
 }
 
 impl Kind {
     /// Kinds this project does not own: watched only if their CRD is served.
-    pub const FOREIGN: [Kind; 3] = [Kind::MCPServer, Kind::MCPRemoteProxy, Kind::MCPExternalAuthConfig];
+    pub const FOREIGN: [Kind; 8] = [
+        Kind::MCPServer,
+        Kind::MCPRemoteProxy,
+        Kind::MCPExternalAuthConfig,
+        Kind::MCPOIDCConfig,
+        Kind::MCPAuthzConfig,
+        Kind::MCPTelemetryConfig,
+        Kind::MCPToolConfig,
+        Kind::VirtualMCPCompositeToolDefinition,
+    ];
     /// Kinds whose `spec.groupRef` makes them members of an MCPGroup.
     pub const MEMBERS: [Kind; 3] = [Kind::MCPServer, Kind::MCPRemoteProxy, Kind::MCPServerEntry];
+    /// Kinds always watched; readiness waits for every one of them.
+    pub const CORE: [Kind; 12] = [
+        Kind::MCPGroup,
+        Kind::MCPServerEntry,
+        Kind::ConfigMap,
+        Kind::Secret,
+        Kind::VirtualMCPServer,
+        Kind::MCPRegistry,
+        Kind::Deployment,
+        Kind::Service,
+        Kind::ServiceAccount,
+        Kind::Role,
+        Kind::RoleBinding,
+        Kind::ChildConfigMap,
+    ];
+    /// The children kinds, watched with the managed-by label selector.
+    pub const CHILDREN: [Kind; 6] =
+        [Kind::Deployment, Kind::Service, Kind::ServiceAccount, Kind::Role, Kind::RoleBinding, Kind::ChildConfigMap];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -30,8 +73,21 @@ impl Kind {
             Kind::MCPServer => "MCPServer",
             Kind::MCPRemoteProxy => "MCPRemoteProxy",
             Kind::MCPExternalAuthConfig => "MCPExternalAuthConfig",
+            Kind::MCPOIDCConfig => "MCPOIDCConfig",
+            Kind::MCPAuthzConfig => "MCPAuthzConfig",
+            Kind::MCPTelemetryConfig => "MCPTelemetryConfig",
+            Kind::MCPToolConfig => "MCPToolConfig",
+            Kind::VirtualMCPCompositeToolDefinition => "VirtualMCPCompositeToolDefinition",
             Kind::ConfigMap => "ConfigMap",
             Kind::Secret => "Secret",
+            Kind::VirtualMCPServer => "VirtualMCPServer",
+            Kind::MCPRegistry => "MCPRegistry",
+            Kind::Deployment => "Deployment",
+            Kind::Service => "Service",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::ChildConfigMap => "ManagedConfigMap",
         }
     }
 
@@ -42,14 +98,28 @@ impl Kind {
             Kind::MCPServer => "mcpservers",
             Kind::MCPRemoteProxy => "mcpremoteproxies",
             Kind::MCPExternalAuthConfig => "mcpexternalauthconfigs",
-            Kind::ConfigMap => "configmaps",
+            Kind::MCPOIDCConfig => "mcpoidcconfigs",
+            Kind::MCPAuthzConfig => "mcpauthzconfigs",
+            Kind::MCPTelemetryConfig => "mcptelemetryconfigs",
+            Kind::MCPToolConfig => "mcptoolconfigs",
+            Kind::VirtualMCPCompositeToolDefinition => "virtualmcpcompositetooldefinitions",
+            Kind::ConfigMap | Kind::ChildConfigMap => "configmaps",
             Kind::Secret => "secrets",
+            Kind::VirtualMCPServer => "virtualmcpservers",
+            Kind::MCPRegistry => "mcpregistries",
+            Kind::Deployment => "deployments",
+            Kind::Service => "services",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::Role => "roles",
+            Kind::RoleBinding => "rolebindings",
         }
     }
 
     pub fn api_group(self) -> &'static str {
         match self {
-            Kind::ConfigMap | Kind::Secret => "",
+            Kind::ConfigMap | Kind::ChildConfigMap | Kind::Secret | Kind::Service | Kind::ServiceAccount => "",
+            Kind::Deployment => "apps",
+            Kind::Role | Kind::RoleBinding => "rbac.authorization.k8s.io",
             _ => GROUP,
         }
     }
@@ -60,10 +130,24 @@ impl Kind {
 
     /// The kinds a change of which can alter the status a controller computes.
     pub fn dependents(self) -> &'static [Controlled] {
+        use Controlled::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
         match self {
-            Kind::MCPGroup | Kind::MCPServerEntry => &[Controlled::MCPGroup, Controlled::MCPServerEntry],
-            Kind::MCPServer | Kind::MCPRemoteProxy => &[Controlled::MCPGroup],
-            Kind::MCPExternalAuthConfig | Kind::ConfigMap | Kind::Secret => &[Controlled::MCPServerEntry],
+            Kind::MCPGroup | Kind::MCPServerEntry => &[MCPGroup, MCPServerEntry, VirtualMCPServer],
+            Kind::MCPServer | Kind::MCPRemoteProxy => &[MCPGroup, VirtualMCPServer],
+            Kind::MCPExternalAuthConfig | Kind::ConfigMap | Kind::Secret => &[MCPServerEntry, VirtualMCPServer],
+            Kind::MCPOIDCConfig
+            | Kind::MCPAuthzConfig
+            | Kind::MCPTelemetryConfig
+            | Kind::MCPToolConfig
+            | Kind::VirtualMCPCompositeToolDefinition
+            | Kind::VirtualMCPServer => &[VirtualMCPServer],
+            Kind::MCPRegistry => &[MCPRegistry],
+            Kind::Deployment
+            | Kind::Service
+            | Kind::ServiceAccount
+            | Kind::Role
+            | Kind::RoleBinding
+            | Kind::ChildConfigMap => &[VirtualMCPServer, MCPRegistry],
         }
     }
 }
@@ -79,13 +163,20 @@ impl fmt::Display for Kind {
 pub enum Controlled {
     MCPGroup,
     MCPServerEntry,
+    VirtualMCPServer,
+    MCPRegistry,
 }
 
 impl Controlled {
+    pub const ALL: [Controlled; 4] =
+        [Controlled::MCPGroup, Controlled::MCPServerEntry, Controlled::VirtualMCPServer, Controlled::MCPRegistry];
+
     pub fn name(self) -> &'static str {
         match self {
             Controlled::MCPGroup => "mcpgroup",
             Controlled::MCPServerEntry => "mcpserverentry",
+            Controlled::VirtualMCPServer => "virtualmcpserver",
+            Controlled::MCPRegistry => "mcpregistry",
         }
     }
 
@@ -94,6 +185,8 @@ impl Controlled {
         match kind {
             Kind::MCPGroup => Some(Controlled::MCPGroup),
             Kind::MCPServerEntry => Some(Controlled::MCPServerEntry),
+            Kind::VirtualMCPServer => Some(Controlled::VirtualMCPServer),
+            Kind::MCPRegistry => Some(Controlled::MCPRegistry),
             _ => None,
         }
     }

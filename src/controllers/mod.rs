@@ -5,7 +5,8 @@
 //!                        │  ClusterView ─► webhooks (every replica)
 //!                        │  queues (open only while leading)
 //!                        ▼
-//!              applier: mcpgroup::reconcile, mcpserverentry::reconcile ─► SSA status, events
+//!              applier: mcpgroup, mcpserverentry, virtualmcpserver, mcpregistry
+//!                        ─► SSA children (workload kinds), SSA status, events
 //! ```
 //!
 //! Every replica runs the caches ([`start`]); only the leader runs the controllers
@@ -27,6 +28,7 @@
 //! ```
 
 pub mod cache;
+pub mod children;
 pub mod conditions;
 pub mod context;
 pub mod error;
@@ -37,12 +39,14 @@ pub mod informers;
 pub mod keys;
 pub mod kinds;
 pub mod mcpgroup;
+pub mod mcpregistry;
 pub mod mcpserverentry;
 pub mod metrics;
 pub mod permissions;
 pub mod queue;
 pub mod runner;
 pub mod status;
+pub mod virtualmcpserver;
 
 #[cfg(test)]
 mod testing;
@@ -79,6 +83,21 @@ pub struct Config {
     pub concurrency: u16,
     /// How long running reconciles may finish after leadership is lost or shutdown starts.
     pub drain: Duration,
+    /// Image of the `vmcp` container of VirtualMCPServers (`--vmcp-image`, env `VMCP_IMAGE`).
+    pub vmcp_image: String,
+    /// Image of the MCPRegistry API server (`--registry-api-image`, env
+    /// `TOOLHIVE_REGISTRY_API_IMAGE`).
+    pub registry_api_image: String,
+    /// Small image with `sh`, `cp` and `chmod` for the registry's pgpass init container.
+    pub pgpass_init_image: String,
+}
+
+pub const DEFAULT_VMCP_IMAGE: &str = "ghcr.io/stacklok/toolhive/vmcp:latest";
+pub const DEFAULT_REGISTRY_API_IMAGE: &str = "ghcr.io/stacklok/thv-registry-api:latest";
+pub const DEFAULT_PGPASS_INIT_IMAGE: &str = "cgr.dev/chainguard/busybox:latest";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }
 
 impl Default for Config {
@@ -91,6 +110,9 @@ impl Default for Config {
             discovery_interval: Duration::from_secs(30),
             concurrency: 8,
             drain: Duration::from_secs(10),
+            vmcp_image: env_or("VMCP_IMAGE", DEFAULT_VMCP_IMAGE),
+            registry_api_image: env_or("TOOLHIVE_REGISTRY_API_IMAGE", DEFAULT_REGISTRY_API_IMAGE),
+            pgpass_init_image: DEFAULT_PGPASS_INIT_IMAGE.to_string(),
         }
     }
 }
@@ -158,5 +180,7 @@ mod tests {
         let config = Config::default();
         assert_eq!((config.reporter.as_str(), config.cluster_domain.as_str()), ("mcp-operator", "cluster.local"));
         assert!(config.concurrency > 0);
+        assert!(!config.vmcp_image.is_empty() && !config.registry_api_image.is_empty());
+        assert_eq!(config.pgpass_init_image, DEFAULT_PGPASS_INIT_IMAGE);
     }
 }

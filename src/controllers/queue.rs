@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use super::kinds::Controlled;
 use super::metrics::{ControllerLabels, ControllerMetrics};
-use crate::api::v1beta1::{MCPGroup, MCPServerEntry};
+use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 pub struct Queue<K: Resource<DynamicType = ()> + Clone + 'static> {
     store: Store<K>,
@@ -86,15 +86,27 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Queue<K> {
 pub struct Queues {
     pub groups: Queue<MCPGroup>,
     pub entries: Queue<MCPServerEntry>,
+    pub vmcps: Queue<VirtualMCPServer>,
+    pub registries: Queue<MCPRegistry>,
+}
+
+/// The stores the queues list from when everything is to be reconciled.
+pub struct Stores {
+    pub groups: Store<MCPGroup>,
+    pub entries: Store<MCPServerEntry>,
+    pub vmcps: Store<VirtualMCPServer>,
+    pub registries: Store<MCPRegistry>,
 }
 
 impl Queues {
-    pub fn new(groups: Store<MCPGroup>, entries: Store<MCPServerEntry>, metrics: &ControllerMetrics) -> Self {
+    pub fn new(stores: Stores, metrics: &ControllerMetrics) -> Self {
         let depth =
             |c: Controlled| metrics.queue_depth.get_or_create(&ControllerLabels { controller: c.name() }).clone();
         Queues {
-            groups: Queue::new(groups, depth(Controlled::MCPGroup)),
-            entries: Queue::new(entries, depth(Controlled::MCPServerEntry)),
+            groups: Queue::new(stores.groups, depth(Controlled::MCPGroup)),
+            entries: Queue::new(stores.entries, depth(Controlled::MCPServerEntry)),
+            vmcps: Queue::new(stores.vmcps, depth(Controlled::VirtualMCPServer)),
+            registries: Queue::new(stores.registries, depth(Controlled::MCPRegistry)),
         }
     }
 
@@ -102,6 +114,8 @@ impl Queues {
         match controller {
             Controlled::MCPGroup => self.groups.push(namespace, name),
             Controlled::MCPServerEntry => self.entries.push(namespace, name),
+            Controlled::VirtualMCPServer => self.vmcps.push(namespace, name),
+            Controlled::MCPRegistry => self.registries.push(namespace, name),
         }
     }
 
@@ -110,8 +124,26 @@ impl Queues {
             match controller {
                 Controlled::MCPGroup => self.groups.push_all(),
                 Controlled::MCPServerEntry => self.entries.push_all(),
+                Controlled::VirtualMCPServer => self.vmcps.push_all(),
+                Controlled::MCPRegistry => self.registries.push_all(),
             }
         }
+    }
+
+    pub fn is_open(&self, controller: Controlled) -> bool {
+        match controller {
+            Controlled::MCPGroup => self.groups.is_open(),
+            Controlled::MCPServerEntry => self.entries.is_open(),
+            Controlled::VirtualMCPServer => self.vmcps.is_open(),
+            Controlled::MCPRegistry => self.registries.is_open(),
+        }
+    }
+
+    pub(crate) fn close_all(&self) {
+        self.groups.close();
+        self.entries.close();
+        self.vmcps.close();
+        self.registries.close();
     }
 }
 
@@ -138,7 +170,13 @@ mod tests {
         {
             writer.apply_watcher_event(&e);
         }
-        let queues = Queues::new(writer.as_reader(), Writer::<MCPServerEntry>::default().as_reader(), &metrics);
+        let stores = Stores {
+            groups: writer.as_reader(),
+            entries: Writer::<MCPServerEntry>::default().as_reader(),
+            vmcps: Writer::<VirtualMCPServer>::default().as_reader(),
+            registries: Writer::<MCPRegistry>::default().as_reader(),
+        };
+        let queues = Queues::new(stores, &metrics);
         queues.push(Controlled::MCPGroup, "ns", "dropped");
         queues.reconcile_all(&[Controlled::MCPGroup]);
         let mut rx = queues.groups.open();

@@ -21,7 +21,7 @@ use super::context::Context;
 use super::error::Error;
 use super::kinds::Controlled;
 use super::queue::Queue;
-use super::{mcpgroup, mcpserverentry};
+use super::{mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver};
 
 /// Runs the controllers during every leadership term, until `shutdown`.
 pub async fn lead(ctx: Arc<Context>, mut leadership: watch::Receiver<bool>, shutdown: CancellationToken) {
@@ -59,13 +59,13 @@ pub async fn lead(ctx: Arc<Context>, mut leadership: watch::Receiver<bool>, shut
     }
 }
 
-/// One leadership term: both controllers until `lost` or shutdown, then a bounded drain.
+/// One leadership term: every controller until `lost` or shutdown, then a bounded drain.
 async fn term(ctx: &Arc<Context>, lost: impl Future<Output = ()>, shutdown: &CancellationToken) {
-    // Open both queues before anything can close them, then start with everything.
+    // Open every queue before anything can close them, then start with everything.
     let queues = &ctx.caches.queues;
     let (group_requests, entry_requests) = (queues.groups.open(), queues.entries.open());
-    queues.groups.push_all();
-    queues.entries.push_all();
+    let (vmcp_requests, registry_requests) = (queues.vmcps.open(), queues.registries.open());
+    queues.reconcile_all(&Controlled::ALL);
     let groups = drive(ctx.clone(), Controlled::MCPGroup, group_requests, |c| &c.queues.groups, mcpgroup::reconcile);
     let entries = drive(
         ctx.clone(),
@@ -74,17 +74,30 @@ async fn term(ctx: &Arc<Context>, lost: impl Future<Output = ()>, shutdown: &Can
         |c| &c.queues.entries,
         mcpserverentry::reconcile,
     );
-    let mut both = pin!(futures::future::join(groups, entries));
+    let vmcps = drive(
+        ctx.clone(),
+        Controlled::VirtualMCPServer,
+        vmcp_requests,
+        |c| &c.queues.vmcps,
+        virtualmcpserver::reconcile,
+    );
+    let registries = drive(
+        ctx.clone(),
+        Controlled::MCPRegistry,
+        registry_requests,
+        |c| &c.queues.registries,
+        mcpregistry::reconcile,
+    );
+    let mut all = pin!(futures::future::join4(groups, entries, vmcps, registries));
     tokio::select! {
         biased;
         _ = shutdown.cancelled() => {}
         _ = lost => {}
-        _ = &mut both => return,
+        _ = &mut all => return,
     }
     // Closing the queues ends the appliers' input; they finish what is running and stop.
-    ctx.caches.queues.groups.close();
-    ctx.caches.queues.entries.close();
-    if tokio::time::timeout(ctx.config.drain, both).await.is_err() {
+    ctx.caches.queues.close_all();
+    if tokio::time::timeout(ctx.config.drain, all).await.is_err() {
         tracing::warn!("reconciles still running after the drain period; abandoning them");
     }
 }

@@ -4,6 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use http::{Request, Response};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::client::Body;
@@ -18,7 +21,10 @@ use super::context::Context;
 use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::Kind;
 use super::metrics::ControllerMetrics;
-use crate::api::v1beta1::{MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPServerEntry, MCPServerEntrySpec};
+use crate::api::v1beta1::{
+    MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPServerEntry, MCPServerEntrySpec,
+    VirtualMCPServer,
+};
 
 pub const NS: &str = "team";
 pub const NOW: &str = "2025-06-01T12:00:00Z";
@@ -113,7 +119,13 @@ fn accepted(call: &Call) -> Value {
 }
 
 pub fn config() -> Arc<Config> {
-    Arc::new(Config { instance: Some("mcp-operator-0".into()), ..Config::default() })
+    Arc::new(Config {
+        instance: Some("mcp-operator-0".into()),
+        vmcp_image: "ghcr.io/stacklok/toolhive/vmcp:test".into(),
+        registry_api_image: "ghcr.io/stacklok/thv-registry-api:test".into(),
+        pgpass_init_image: "cgr.dev/chainguard/busybox:test".into(),
+        ..Config::default()
+    })
 }
 
 pub fn context(client: Client, caches: Arc<Caches>) -> Arc<Context> {
@@ -121,7 +133,7 @@ pub fn context(client: Client, caches: Arc<Caches>) -> Arc<Context> {
     Arc::new(Context::with_clock(client, caches, config(), ControllerMetrics::default(), Arc::new(clock)))
 }
 
-fn meta(name: &str) -> ObjectMeta {
+pub fn meta(name: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: Some(NS.into()),
@@ -197,7 +209,8 @@ pub fn config_map(name: &str, keys: &[&str]) -> ConfigMapKeys {
 }
 
 pub fn secret(name: &str, keys: &[&str]) -> SecretKeys {
-    SecretKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect() }
+    let sizes = keys.iter().map(|k| (k.to_string(), 32)).collect();
+    SecretKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect(), sizes }
 }
 
 /// Feeds a complete initial list of `objects` into one cache.
@@ -212,13 +225,33 @@ where
     caches.apply(kind, cache, &Event::InitDone);
 }
 
+/// Empty lists of the workload kinds and their children.
+pub fn list_workload_kinds(caches: &Caches) {
+    list(caches, Kind::VirtualMCPServer, &caches.vmcps, []);
+    list(caches, Kind::MCPRegistry, &caches.registries, []);
+    list(caches, Kind::Deployment, &caches.deployments, []);
+    list(caches, Kind::Service, &caches.services, []);
+    list(caches, Kind::ServiceAccount, &caches.service_accounts, []);
+    list(caches, Kind::Role, &caches.roles, []);
+    list(caches, Kind::RoleBinding, &caches.role_bindings, []);
+    list(caches, Kind::ChildConfigMap, &caches.child_config_maps, []);
+}
+
 /// Caches that have listed the given objects; the optional kinds are absent unless added.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct World {
     pub groups: Vec<MCPGroup>,
     pub entries: Vec<MCPServerEntry>,
     pub config_maps: Vec<ConfigMapKeys>,
     pub secrets: Vec<SecretKeys>,
+    pub vmcps: Vec<VirtualMCPServer>,
+    pub registries: Vec<MCPRegistry>,
+    pub deployments: Vec<Deployment>,
+    pub services: Vec<Service>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub roles: Vec<Role>,
+    pub role_bindings: Vec<RoleBinding>,
+    pub child_config_maps: Vec<ConfigMap>,
     pub foreign: Vec<(Kind, Vec<DynamicObject>)>,
 }
 
@@ -229,6 +262,14 @@ impl World {
         list(&caches, Kind::MCPServerEntry, &caches.entries, self.entries);
         list(&caches, Kind::ConfigMap, &caches.config_maps, self.config_maps);
         list(&caches, Kind::Secret, &caches.secrets, self.secrets);
+        list(&caches, Kind::VirtualMCPServer, &caches.vmcps, self.vmcps);
+        list(&caches, Kind::MCPRegistry, &caches.registries, self.registries);
+        list(&caches, Kind::Deployment, &caches.deployments, self.deployments);
+        list(&caches, Kind::Service, &caches.services, self.services);
+        list(&caches, Kind::ServiceAccount, &caches.service_accounts, self.service_accounts);
+        list(&caches, Kind::Role, &caches.roles, self.roles);
+        list(&caches, Kind::RoleBinding, &caches.role_bindings, self.role_bindings);
+        list(&caches, Kind::ChildConfigMap, &caches.child_config_maps, self.child_config_maps);
         for (kind, objects) in self.foreign {
             let foreign = caches.add_foreign(kind, resource(kind));
             list(&caches, kind, &foreign.cache, objects);
@@ -237,4 +278,52 @@ impl World {
         assert!(caches.is_synced());
         caches
     }
+}
+
+/// Answers server-side applies and creates with the object sent (what the API server stores,
+/// without defaults), `get`s with 404, and everything else as [`accept_all`].
+pub fn echo_writes() -> Box<Responder> {
+    Box::new(|call: &Call| {
+        let is_status = call.path.contains("/status");
+        match call.method.as_str() {
+            "GET" => (
+                404,
+                json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404 }),
+            ),
+            "POST" | "PATCH" if !is_status && call.body.get("kind").is_some() && !call.is_event() => {
+                (200, call.body.clone())
+            }
+            _ => (200, accepted(call)),
+        }
+    })
+}
+
+/// The writes among `calls` (everything but events), as `(method, path without query)`.
+pub fn writes(calls: &[Call]) -> Vec<(String, String)> {
+    calls
+        .iter()
+        .filter(|c| !c.is_event() && c.method != "GET")
+        .map(|c| (c.method.clone(), c.path.split('?').next().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// Compares `actual` with the committed file `tests/data/snapshots/<name>`; with
+/// `UPDATE_SNAPSHOTS=1` in the environment, writes it instead.
+pub fn snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_SNAPSHOTS=1 to create it", path.display()));
+    pretty_assertions::assert_eq!(expected, actual, "snapshot {name} differs; UPDATE_SNAPSHOTS=1 rewrites it");
+}
+
+/// `value` as the pretty JSON of a snapshot file.
+pub fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap();
+    text.push('\n');
+    text
 }

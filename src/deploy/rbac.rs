@@ -43,11 +43,14 @@ fn cluster_rules() -> Vec<Value> {
     vec![
         // Reconcile our kinds: finalizers through patch, status through server-side apply.
         rule(&[GROUP], &ours, &["get", "list", "watch", "patch"]),
-        rule(&[GROUP], &ours_status, &["get", "patch"]),
+        // `update` only so the vMCP Role may grant it to the runtime (escalation prevention).
+        rule(&[GROUP], &ours_status, &["get", "update", "patch"]),
         rule(&[GROUP], &FOREIGN_KINDS, &READ),
         // The MCPGroup finalizer reports GroupRefNotFound on members of the Go operator's kinds.
         rule(&[GROUP], &["mcpservers/status", "mcpremoteproxies/status"], &["get", "patch"]),
-        rule(&[""], &["configmaps", "services", "serviceaccounts", "secrets"], &APPLY),
+        rule(&[""], &["services", "serviceaccounts", "secrets"], &APPLY),
+        // `update` and `delete` only so the registry API's Role may grant them.
+        rule(&[""], &["configmaps"], &["get", "list", "watch", "create", "update", "patch", "delete"]),
         rule(&["apps"], &["deployments"], &APPLY),
         rule(&["rbac.authorization.k8s.io"], &["roles", "rolebindings"], &APPLY),
         // Held so the operator may grant them to the registry API's Role (no escalation needed).
