@@ -3,6 +3,8 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The [[bench]] targets in Cargo.toml must exist for cargo to load the manifest.
+COPY benches ./benches
 RUN cargo build --release --locked --bin mcp-operator
 
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -230,6 +230,9 @@ pub struct ServeArgs {
     /// Maximum number of simultaneous webhook connections.
     #[arg(long, default_value_t = 4096, env = "MCP_OPERATOR_MAX_CONNECTIONS")]
     pub max_connections: usize,
+    /// Also serve `POST /ceiling`, a fixed allowed review for the load test (bench/loadtest.sh).
+    #[arg(long, hide = true)]
+    pub bench_ceiling: bool,
 }
 
 /// The remote-URL policy of MCPServerEntry admission.

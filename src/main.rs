@@ -4,6 +4,11 @@ use clap::Parser;
 use mcp_operator::cli::Cli;
 use mcp_operator::commands;
 
+// JSON handling makes many small short-lived allocations; mimalloc serves them at a fraction of
+// glibc's cost (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match commands::run(cli) {

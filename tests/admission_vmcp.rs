@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use mcp_operator::admission::engine::Mode;
-use mcp_operator::admission::review::handle;
+use mcp_operator::admission::review::{handle, handle_loosely};
 use mcp_operator::admission::{AdmissionKind, NoCluster, RemoteUrlPolicy};
 use serde_json::{Value, json};
 
@@ -59,8 +59,10 @@ fn review(operation: &str, object: Option<&Value>, old: Option<&Value>, sub_reso
 }
 
 fn call(mode: Mode, body: &[u8]) -> Value {
-    let reviewed = handle(body, AdmissionKind::VirtualMCPServer, mode, &RemoteUrlPolicy::default(), &NoCluster)
-        .expect("a well-formed review");
+    let (kind, policy) = (AdmissionKind::VirtualMCPServer, RemoteUrlPolicy::default());
+    let reviewed = handle(body, kind, mode, &policy, &NoCluster);
+    assert_eq!(reviewed, handle_loosely(body, kind, mode, &policy, &NoCluster), "direct and loose paths differ");
+    let reviewed = reviewed.expect("a well-formed review");
     reviewed.response["response"].clone()
 }
 

@@ -68,6 +68,7 @@ async fn setup(client: &Client) -> (String, server::RunningServer) {
         readiness,
         limits: Limits::default(),
         shutdown: Default::default(),
+        bench_ceiling: false,
     })
     .await
     .expect("server");

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,7 +14,10 @@ use serde_json::{Value, json};
 use super::finding::{Finding, Findings, Reason, Severity};
 use super::path::{field, lookup};
 use super::{Check, ClusterView, Context, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver};
-use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
+use crate::api::v1beta1::{
+    MCPGroup, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPRegistrySpec, MCPRegistryStatus, MCPServerEntry,
+    MCPServerEntrySpec, MCPServerEntryStatus, VirtualMCPServer, VirtualMCPServerSpec, VirtualMCPServerStatus,
+};
 
 /// Rule id of a denial for an object that does not decode into the kind's type at all.
 pub const DECODE_RULE: &str = "object.decode";
@@ -118,8 +122,26 @@ impl Decision {
     }
 }
 
+/// A CREATE or UPDATE of an object itself (no subresource), with the object already decoded.
+pub struct DirectRequest<'a, T> {
+    pub operation: Operation,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub object: T,
+    /// The object as JSON, for kinds whose checks read it ([`Admit::READS_RAW`]).
+    pub raw: Option<&'a Value>,
+    /// Whether an `oldObject` came with the request (ratcheting compares against it).
+    pub has_old_object: bool,
+}
+
 /// What the engine needs of each kind's root type.
 pub trait Admit: DeserializeOwned + Serialize + Clone + ResourceExt + 'static {
+    type Spec: DeserializeOwned;
+    type Status: DeserializeOwned;
+    /// Whether the checks read [`Context::raw`]; only then is the object also parsed as a `Value`.
+    const READS_RAW: bool = false;
+    /// The object from the parts its derived `Deserialize` reads.
+    fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self;
     fn checks() -> &'static [Check<Self>];
     fn apply_defaults(&mut self) -> bool;
     /// Findings for a DELETE; judged from the request alone, since `oldObject` may be absent.
@@ -127,6 +149,11 @@ pub trait Admit: DeserializeOwned + Serialize + Clone + ResourceExt + 'static {
 }
 
 impl Admit for MCPServerEntry {
+    type Spec = MCPServerEntrySpec;
+    type Status = MCPServerEntryStatus;
+    fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        MCPServerEntry { metadata, spec, status }
+    }
     fn checks() -> &'static [Check<Self>] {
         mcpserverentry::CHECKS
     }
@@ -136,6 +163,11 @@ impl Admit for MCPServerEntry {
 }
 
 impl Admit for MCPGroup {
+    type Spec = MCPGroupSpec;
+    type Status = MCPGroupStatus;
+    fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        MCPGroup { metadata, spec, status }
+    }
     fn checks() -> &'static [Check<Self>] {
         mcpgroup::CHECKS
     }
@@ -148,6 +180,12 @@ impl Admit for MCPGroup {
 }
 
 impl Admit for VirtualMCPServer {
+    type Spec = VirtualMCPServerSpec;
+    type Status = VirtualMCPServerStatus;
+    const READS_RAW: bool = true;
+    fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        VirtualMCPServer { metadata, spec, status }
+    }
     fn checks() -> &'static [Check<Self>] {
         virtualmcpserver::CHECKS
     }
@@ -157,6 +195,11 @@ impl Admit for VirtualMCPServer {
 }
 
 impl Admit for MCPRegistry {
+    type Spec = MCPRegistrySpec;
+    type Status = MCPRegistryStatus;
+    fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
+        MCPRegistry { metadata, spec, status }
+    }
     fn checks() -> &'static [Check<Self>] {
         mcpregistry::CHECKS
     }
@@ -179,6 +222,34 @@ pub fn decide(
         AdmissionKind::VirtualMCPServer => decide_for::<VirtualMCPServer>(kind, mode, request, policy, cluster),
         AdmissionKind::MCPRegistry => decide_for::<MCPRegistry>(kind, mode, request, policy, cluster),
     }
+}
+
+/// [`decide`] for a plain CREATE or UPDATE whose object was decoded straight from the request body.
+/// `None` for an UPDATE with denials: ratcheting compares old and new values, which [`decide`]
+/// does on `Value`s of both objects.
+pub fn decide_direct<T: Admit>(
+    mode: Mode,
+    request: DirectRequest<T>,
+    policy: &RemoteUrlPolicy,
+    cluster: &dyn ClusterView,
+) -> Option<Decision> {
+    if mode == Mode::Mutate {
+        return Some(Decision { patch: typed_defaults_patch(request.object), ..Decision::default() });
+    }
+    let ctx = Context {
+        operation: request.operation,
+        namespace: request.namespace,
+        name: request.name,
+        policy,
+        cluster,
+        annotations: Some(request.object.annotations()),
+        raw: request.raw,
+    };
+    let findings = run_checks(&request.object, &ctx);
+    if request.operation == Operation::Update && request.has_old_object && findings.has_denials() {
+        return None;
+    }
+    Some(Decision { findings, patch: None })
 }
 
 fn decide_for<T: Admit>(
@@ -366,13 +437,15 @@ pub fn ratchet(findings: &mut Findings, object: &Value, old: &Value) {
 
 /// Applies `T`'s defaults and returns the minimal patch, or `None` when nothing changes.
 pub fn defaults_patch<T: Admit>(object: &Value) -> Option<json_patch::Patch> {
-    let typed: T = serde_json::from_value(with_spec(object).into_owned()).ok()?;
-    let before = serde_json::to_value(&typed).ok()?;
-    let mut after = typed;
+    typed_defaults_patch(T::deserialize(&*with_spec(object)).ok()?)
+}
+
+fn typed_defaults_patch<T: Admit>(typed: T) -> Option<json_patch::Patch> {
+    let mut after = typed.clone();
     if !after.apply_defaults() {
         return None;
     }
-    let patch = json_patch::diff(&before, &serde_json::to_value(&after).ok()?);
+    let patch = json_patch::diff(&serde_json::to_value(&typed).ok()?, &serde_json::to_value(&after).ok()?);
     (!patch.0.is_empty()).then_some(patch)
 }
 

@@ -4,6 +4,7 @@
 //! a panic in one check can be attributed to it. The same findings feed the webhook responses, the
 //! offline `validate` command, the controllers' `Valid` conditions and the metrics.
 
+mod direct;
 pub mod duration;
 pub mod engine;
 pub mod finding;

@@ -4,7 +4,8 @@
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::engine::{AdmissionKind, Decision, Mode, Operation, Request, decide};
+use super::direct::{decode_object, handle_direct};
+use super::engine::{AdmissionKind, Admit, Decision, Mode, Operation, Request, decide};
 use super::finding::{Finding, Findings, Reason};
 use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
@@ -21,10 +22,15 @@ impl BadReview {
     pub fn body(&self) -> Value {
         json!({ "error": self.0 })
     }
+
+    /// The 400 response body, serialized.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.body()).unwrap_or_default()
+    }
 }
 
 /// What happened, for logs and metrics (never object contents).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub uid: String,
     pub operation: String,
@@ -36,14 +42,41 @@ pub struct Summary {
 }
 
 /// A well-formed response review and its summary.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reviewed {
     pub response: Value,
     pub summary: Summary,
 }
 
+/// The response review, serialized as the HTTP body.
+pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
+    // A `Value` with string keys always serializes.
+    serde_json::to_vec(&reviewed.response).unwrap_or_default()
+}
+
+/// The typed object of the review in `body`, decoded the way `handle` decodes a plain CREATE or
+/// UPDATE (for benchmarks).
+pub fn decode<T: Admit>(body: &[u8]) -> Option<T> {
+    decode_object(body)
+}
+
 /// Handles one AdmissionReview body for `kind` at `/validate` or `/mutate`.
 pub fn handle(
+    body: &[u8],
+    kind: AdmissionKind,
+    mode: Mode,
+    policy: &RemoteUrlPolicy,
+    cluster: &dyn ClusterView,
+) -> Result<Reviewed, BadReview> {
+    match handle_direct(body, kind, mode, policy, cluster) {
+        Some(reviewed) => Ok(reviewed),
+        None => handle_loosely(body, kind, mode, policy, cluster),
+    }
+}
+
+/// Handles a review from a `Value` of the whole body: any body, including malformed ones and
+/// every protocol problem. [`handle`] takes this path for what the direct path leaves.
+pub fn handle_loosely(
     body: &[u8],
     kind: AdmissionKind,
     mode: Mode,

@@ -141,6 +141,7 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         readiness: readiness.clone(),
         limits,
         shutdown: shutdown.clone(),
+        bench_ceiling: args.bench_ceiling,
     })
     .await
     .map_err(|e| UsageError(format!("cannot listen on {webhook_addr} / {admin_addr}: {e}")))?;

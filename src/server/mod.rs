@@ -91,6 +91,8 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// Cancelling it stops both listeners.
     pub shutdown: CancellationToken,
+    /// Also serve `POST /ceiling`, the fixed-response handler the load test compares against.
+    pub bench_ceiling: bool,
 }
 
 /// Both listeners, bound and serving.
@@ -134,7 +136,7 @@ pub async fn start(options: ServerOptions) -> std::io::Result<RunningServer> {
         cluster: options.cluster,
         metrics: options.metrics.clone(),
     };
-    let router = webhooks::router(state, options.limits);
+    let router = webhooks::router(state, options.limits, options.bench_ceiling);
     let webhook_task =
         tokio::spawn(tls::serve(webhook_listener, options.tls, router, options.limits, shutdown.clone()));
     let admin_router = admin::router(options.readiness.clone(), options.metrics);

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
 use super::Limits;
@@ -30,15 +31,27 @@ pub struct WebhookState {
     pub metrics: Arc<Metrics>,
 }
 
-pub fn router(state: WebhookState, limits: Limits) -> Router {
-    Router::new()
+/// A fixed allowed AdmissionReview: what `/ceiling` answers without looking at the request.
+pub const CEILING_RESPONSE: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"allowed":true,"uid":"00000000-0000-0000-0000-000000000000"}}"#;
+
+/// The webhook routes; `ceiling` adds `POST /ceiling` for the load test (`serve --bench-ceiling`).
+pub fn router(state: WebhookState, limits: Limits, ceiling: bool) -> Router {
+    let routes = Router::new()
         .route("/validate/{plural}", post(validate))
         .route("/mutate/{plural}", post(mutate))
-        .route("/convert", post(convert))
+        .route("/convert", post(convert));
+    let routes = if ceiling { routes.route("/ceiling", post(fixed_response)) } else { routes };
+    routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .with_state(state)
+}
+
+/// The benchmark ceiling: reads the body through the same extractor and limits as the real
+/// handlers, and answers without parsing it.
+async fn fixed_response(_body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], CEILING_RESPONSE).into_response()
 }
 
 fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -58,15 +71,27 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-async fn validate(state: State<WebhookState>, plural: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    admission(state.0, Mode::Validate, &plural, &headers, body).await
+/// Whether the request declares a JSON body; read in place, where the `HeaderMap` extractor would
+/// copy every header.
+pub struct DeclaresJson(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for DeclaresJson {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(DeclaresJson(is_json(&parts.headers)))
+    }
 }
 
-async fn mutate(state: State<WebhookState>, plural: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    admission(state.0, Mode::Mutate, &plural, &headers, body).await
+async fn validate(state: State<WebhookState>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
+    admission(state.0, Mode::Validate, &plural, json, body).await
 }
 
-async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &HeaderMap, body: Bytes) -> Response {
+async fn mutate(state: State<WebhookState>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
+    admission(state.0, Mode::Mutate, &plural, json, body).await
+}
+
+async fn admission(state: WebhookState, mode: Mode, plural: &str, json: DeclaresJson, body: Bytes) -> Response {
     let started = Instant::now();
     let endpoint = match mode {
         Mode::Validate => "validate",
@@ -75,7 +100,7 @@ async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &Head
     let Some(kind) = kind_for_plural(plural) else {
         return json_error(StatusCode::NOT_FOUND, format!("no webhook for resource {plural:?}"));
     };
-    if !is_json(headers) {
+    if !json.0 {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     }
     let result = if body.len() > INLINE_BODY_LIMIT {
@@ -94,11 +119,11 @@ async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &Head
     let (status, body, outcome) = match result {
         Ok(reviewed) => {
             let outcome = record(&state.metrics, endpoint, kind.kind(), &reviewed);
-            (StatusCode::OK, reviewed.response, outcome)
+            (StatusCode::OK, review::encode(&reviewed), outcome)
         }
         Err(bad) => {
             tracing::info!(endpoint, kind = kind.kind(), problem = %bad, "rejected a malformed admission review");
-            (StatusCode::BAD_REQUEST, bad.body(), "bad_request")
+            (StatusCode::BAD_REQUEST, bad.encode(), "bad_request")
         }
     };
     state
@@ -111,11 +136,11 @@ async fn admission(state: WebhookState, mode: Mode, plural: &str, headers: &Head
         .admission_duration
         .get_or_create(&EndpointLabels { endpoint })
         .observe(started.elapsed().as_secs_f64());
-    json_response(status, &body)
+    json_response(status, body)
 }
 
-async fn convert(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !is_json(&headers) {
+async fn convert(State(state): State<WebhookState>, json: DeclaresJson, body: Bytes) -> Response {
+    if !json.0 {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     }
     let started = Instant::now();
@@ -158,11 +183,8 @@ fn record_conversion(metrics: &Metrics, objects: &[ObjectTally]) {
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Logs the decision and counts its findings; returns the outcome label.

@@ -51,6 +51,7 @@ impl TestServer {
             readiness,
             limits,
             shutdown: Default::default(),
+            bench_ceiling: false,
         })
         .await
         .expect("server starts");
