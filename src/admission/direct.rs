@@ -1,16 +1,24 @@
 //! The direct path of [`review::handle`](super::review::handle): a plain, well-formed CREATE or
-//! UPDATE is read straight from the body (borrowed strings, the objects as raw JSON text decoded
-//! into their typed form) instead of through a `serde_json::Value` of the whole review, which costs
-//! an allocation per key and value. Whatever it does not recognise is left to
+//! UPDATE is read in one pass straight from the body (borrowed strings, the object decoded into its
+//! typed form as it is read) instead of through a `serde_json::Value` of the whole review, which
+//! costs an allocation per key and value. Whatever it does not recognise is left to
 //! [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the same.
+//!
+//! Accepting exactly what `Value` accepts: every member this path does not keep (unread review
+//! fields, `oldObject`, `managedFields`, `ownerReferences`, unknown keys of the review, the object
+//! and its metadata) is read as [`Checked`], which applies the checks a `Value` parse applies
+//! (number range, escapes, depth) without building anything; the members it keeps are decoded by
+//! the same parser with the same checks. Duplicate keys keep the last value, as `Value` does.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::review::{REVIEW_API_VERSION, Reviewed, Summary, response_for};
@@ -18,95 +26,313 @@ use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
-/// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
-/// object, decoded in the same pass ([`Decoded`]) or kept as JSON text.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "O: Deserialize<'de>"))]
-struct Envelope<'a, O> {
-    #[serde(rename = "apiVersion", borrow)]
-    api_version: Cow<'a, str>,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    request: EnvelopeRequest<'a, O>,
+/// A JSON object read member by member: [`Members::member`] reads the members it knows, every other
+/// member is read as [`Checked`].
+trait Members<'de>: Default {
+    /// Reads the value of `key` from `map` and returns `true`, or returns `false` for a key it
+    /// does not know without reading anything.
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", bound(deserialize = "O: Deserialize<'de>"))]
-struct EnvelopeRequest<'a, O> {
-    #[serde(borrow)]
-    uid: Cow<'a, str>,
-    #[serde(borrow, default)]
-    operation: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kind: Option<GroupKind<'a>>,
-    #[serde(borrow, default)]
-    namespace: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    sub_resource: Option<Cow<'a, str>>,
-    #[serde(default)]
-    object: Option<O>,
-    #[serde(borrow, default)]
-    old_object: Option<&'a RawValue>,
-}
+struct MembersVisitor<T>(PhantomData<T>);
 
-impl<'a, O> EnvelopeRequest<'a, O> {
-    fn try_map_object<P>(self, decode: impl FnOnce(O) -> Option<P>) -> Option<EnvelopeRequest<'a, P>> {
-        let object = match self.object {
-            Some(object) => Some(decode(object)?),
-            None => None,
-        };
-        Some(EnvelopeRequest {
-            uid: self.uid,
-            operation: self.operation,
-            kind: self.kind,
-            namespace: self.namespace,
-            name: self.name,
-            sub_resource: self.sub_resource,
-            object,
-            old_object: self.old_object,
-        })
+impl<'de, T: Members<'de>> Visitor<'de> for MembersVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut out = T::default();
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            if !out.member(&key.0, &mut map)? {
+                map.next_value::<Checked>()?;
+            }
+        }
+        Ok(out)
     }
 }
 
-#[derive(Deserialize)]
-struct GroupKind<'a> {
-    #[serde(borrow, default)]
-    group: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
+fn members<'de, D: Deserializer<'de>, T: Members<'de>>(deserializer: D) -> Result<T, D::Error> {
+    deserializer.deserialize_map(MembersVisitor(PhantomData))
 }
+
+/// Implements `Deserialize` through [`Members`] for a struct whose fields are all `Option`s read
+/// from the listed keys (`null` reads as absent; a repeated key keeps its last value, as in a
+/// `Value`). Generics: `[impl parameters] 'de, type`.
+macro_rules! members {
+    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
+        impl<$($generics)*> Members<$de> for $ty {
+            fn member<A: MapAccess<$de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
+                match key {
+                    $($key => self.$field = map.next_value()?,)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+        }
+
+        impl<$($generics)*> Deserialize<$de> for $ty {
+            fn deserialize<D: Deserializer<$de>>(deserializer: D) -> Result<Self, D::Error> {
+                members(deserializer)
+            }
+        }
+    };
+}
+
+/// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
+/// object ([`Decoded`], or a `Value` for kinds whose checks read it).
+struct Envelope<'a, O> {
+    api_version: Option<Str<'a>>,
+    kind: Option<Str<'a>>,
+    request: Option<EnvelopeRequest<'a, O>>,
+}
+
+impl<O> Default for Envelope<'_, O> {
+    fn default() -> Self {
+        Envelope { api_version: None, kind: None, request: None }
+    }
+}
+
+members!(['de, O: Deserialize<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
+
+struct EnvelopeRequest<'a, O> {
+    uid: Option<Str<'a>>,
+    operation: Option<Str<'a>>,
+    kind: Option<GroupKind<'a>>,
+    namespace: Option<Str<'a>>,
+    name: Option<Str<'a>>,
+    sub_resource: Option<Str<'a>>,
+    object: Option<O>,
+    old_object: Option<ObjectHead<'a>>,
+}
+
+impl<O> Default for EnvelopeRequest<'_, O> {
+    fn default() -> Self {
+        EnvelopeRequest {
+            uid: None,
+            operation: None,
+            kind: None,
+            namespace: None,
+            name: None,
+            sub_resource: None,
+            object: None,
+            old_object: None,
+        }
+    }
+}
+
+members!(['de, O: Deserialize<'de>] 'de, EnvelopeRequest<'de, O> {
+    "uid" => uid,
+    "operation" => operation,
+    "kind" => kind,
+    "namespace" => namespace,
+    "name" => name,
+    "subResource" => sub_resource,
+    "object" => object,
+    "oldObject" => old_object,
+});
+
+#[derive(Default)]
+struct GroupKind<'a> {
+    group: Option<Str<'a>>,
+    kind: Option<Str<'a>>,
+}
+
+members!(['de] 'de, GroupKind<'de> { "group" => group, "kind" => kind });
 
 /// An object read as its kind's derived `Deserialize` reads it (`metadata`, `spec`, `status`), plus
 /// the `apiVersion` and `kind` the protocol checks compare.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", bound(deserialize = "S: Deserialize<'de>, St: Deserialize<'de>"))]
 struct Decoded<'a, S, St> {
-    #[serde(borrow, default)]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    metadata: ObjectMeta,
-    spec: S,
+    api_version: Option<Str<'a>>,
+    kind: Option<Str<'a>>,
+    metadata: Option<Metadata>,
+    spec: Option<S>,
     status: Option<St>,
 }
 
+impl<S, St> Default for Decoded<'_, S, St> {
+    fn default() -> Self {
+        Decoded { api_version: None, kind: None, metadata: None, spec: None, status: None }
+    }
+}
+
+members!(['de, S: Deserialize<'de>, St: Deserialize<'de>] 'de, Decoded<'de, S, St> {
+    "apiVersion" => api_version,
+    "kind" => kind,
+    "metadata" => metadata,
+    "spec" => spec,
+    "status" => status,
+});
+
 type DecodedOf<'a, T> = Decoded<'a, <T as Admit>::Spec, <T as Admit>::Status>;
 
-/// What the protocol checks read of an `oldObject`.
-#[derive(Deserialize)]
+/// `ObjectMeta` read as k8s-openapi reads it, except that `managedFields` and `ownerReferences`,
+/// which no rule reads, are checked the same way and dropped instead of kept (the first holds a
+/// `Value` tree per manager).
+#[derive(Default)]
+struct Metadata {
+    annotations: Option<BTreeMap<String, String>>,
+    creation_timestamp: Option<Time>,
+    deletion_grace_period_seconds: Option<i64>,
+    deletion_timestamp: Option<Time>,
+    finalizers: Option<Vec<String>>,
+    generate_name: Option<String>,
+    generation: Option<i64>,
+    labels: Option<BTreeMap<String, String>>,
+    managed_fields: Option<Vec<ManagedFields>>,
+    name: Option<String>,
+    namespace: Option<String>,
+    owner_references: Option<Vec<OwnerReference>>,
+    resource_version: Option<String>,
+    self_link: Option<String>,
+    uid: Option<String>,
+}
+
+members!(['de] 'de, Metadata {
+    "annotations" => annotations,
+    "creationTimestamp" => creation_timestamp,
+    "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
+    "deletionTimestamp" => deletion_timestamp,
+    "finalizers" => finalizers,
+    "generateName" => generate_name,
+    "generation" => generation,
+    "labels" => labels,
+    "managedFields" => managed_fields,
+    "name" => name,
+    "namespace" => namespace,
+    "ownerReferences" => owner_references,
+    "resourceVersion" => resource_version,
+    "selfLink" => self_link,
+    "uid" => uid,
+});
+
+impl From<Metadata> for ObjectMeta {
+    fn from(m: Metadata) -> Self {
+        ObjectMeta {
+            annotations: m.annotations,
+            creation_timestamp: m.creation_timestamp,
+            deletion_grace_period_seconds: m.deletion_grace_period_seconds,
+            deletion_timestamp: m.deletion_timestamp,
+            finalizers: m.finalizers,
+            generate_name: m.generate_name,
+            generation: m.generation,
+            labels: m.labels,
+            managed_fields: None,
+            name: m.name,
+            namespace: m.namespace,
+            owner_references: None,
+            resource_version: m.resource_version,
+            self_link: m.self_link,
+            uid: m.uid,
+        }
+    }
+}
+
+/// A `ManagedFieldsEntry`, checked as k8s-openapi reads it (its `fieldsV1` holds any JSON value).
+#[derive(Default)]
+struct ManagedFields {
+    _api_version: Option<IsStr>,
+    _fields_type: Option<IsStr>,
+    _fields_v1: Option<Checked>,
+    _manager: Option<IsStr>,
+    _operation: Option<IsStr>,
+    _subresource: Option<IsStr>,
+    _time: Option<Time>,
+}
+
+members!(['de] 'de, ManagedFields {
+    "apiVersion" => _api_version,
+    "fieldsType" => _fields_type,
+    "fieldsV1" => _fields_v1,
+    "manager" => _manager,
+    "operation" => _operation,
+    "subresource" => _subresource,
+    "time" => _time,
+});
+
+/// An `OwnerReference`, checked as k8s-openapi reads it (every member optional).
+#[derive(Default)]
+struct OwnerReference {
+    _api_version: Option<IsStr>,
+    _block_owner_deletion: Option<bool>,
+    _controller: Option<bool>,
+    _kind: Option<IsStr>,
+    _name: Option<IsStr>,
+    _uid: Option<IsStr>,
+}
+
+members!(['de] 'de, OwnerReference {
+    "apiVersion" => _api_version,
+    "blockOwnerDeletion" => _block_owner_deletion,
+    "controller" => _controller,
+    "kind" => _kind,
+    "name" => _name,
+    "uid" => _uid,
+});
+
+/// What the protocol checks read of an `oldObject`; the rest is checked and dropped.
+#[derive(Default)]
 struct ObjectHead<'a> {
-    #[serde(rename = "apiVersion", borrow, default)]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    api_version: Option<Str<'a>>,
+    kind: Option<Str<'a>>,
+}
+
+members!(['de] 'de, ObjectHead<'de> { "apiVersion" => api_version, "kind" => kind });
+
+/// A string, borrowed from the body unless it has escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A string, checked and dropped.
+#[derive(Default)]
+struct IsStr;
+
+impl<'de> Deserialize<'de> for IsStr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IsStrVisitor;
+        impl<'de> Visitor<'de> for IsStrVisitor {
+            type Value = IsStr;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<IsStr, E> {
+                Ok(IsStr)
+            }
+        }
+        deserializer.deserialize_str(IsStrVisitor)
+    }
 }
 
 /// The answer to a plain, well-formed CREATE or UPDATE, read without building a `Value` of the body.
-/// `None` for anything else (other operations, subresources, protocol problems, duplicate keys,
-/// values of unexpected types, objects that do not decode, UPDATEs to ratchet):
+/// `None` for anything else (other operations, subresources, protocol problems, values of
+/// unexpected types, objects that do not decode, UPDATEs to ratchet):
 /// [`handle_loosely`](super::review::handle_loosely) answers those, so every answer stays exactly
 /// what it would have been.
 pub(crate) fn handle_direct(
@@ -116,7 +342,8 @@ pub(crate) fn handle_direct(
     policy: &RemoteUrlPolicy,
     cluster: &dyn ClusterView,
 ) -> Option<Reviewed> {
-    let body = accepted_as_value(body)?;
+    // Checked once for the whole body, so the parser reads a `str` and need not check it per string.
+    let body = std::str::from_utf8(body).ok()?;
     match kind {
         AdmissionKind::MCPGroup => handle_kind::<MCPGroup>(body, kind, mode, policy, cluster),
         AdmissionKind::MCPServerEntry => handle_kind::<MCPServerEntry>(body, kind, mode, policy, cluster),
@@ -132,33 +359,49 @@ fn handle_kind<T: Admit>(
     policy: &RemoteUrlPolicy,
     cluster: &dyn ClusterView,
 ) -> Option<Reviewed> {
-    let (review, raw) = decode_review::<T>(body)?;
-    if review.api_version != REVIEW_API_VERSION || review.kind != "AdmissionReview" {
-        return None;
-    }
-    answer::<T>(review.request, raw.as_ref(), kind, mode, policy, cluster)
+    with_decoded_review::<T, _>(body, |request, raw| answer::<T>(request, raw, kind, mode, policy, cluster))
 }
 
-/// The review with its object decoded in one pass, or, for kinds whose checks read the raw JSON,
-/// with the object also as a `Value`.
-fn decode_review<T: Admit>(body: &str) -> Option<(Envelope<'_, DecodedOf<'_, T>>, Option<Value>)> {
-    if !T::READS_RAW {
-        return Some((serde_json::from_str(body).ok()?, None));
+/// Calls `then` with the request of the `admission.k8s.io/v1` review in `body`, its object decoded
+/// in the same pass, or, for kinds whose checks read the raw JSON, read as a `Value` and decoded
+/// from it (the `Value` is passed along).
+fn with_decoded_review<T: Admit, R>(
+    body: &str,
+    then: impl FnOnce(EnvelopeRequest<'_, DecodedOf<'_, T>>, Option<&Value>) -> Option<R>,
+) -> Option<R> {
+    fn request_of<O>(review: Envelope<'_, O>) -> Option<EnvelopeRequest<'_, O>> {
+        let is_v1 = review.api_version.as_deref() == Some(REVIEW_API_VERSION)
+            && review.kind.as_deref() == Some("AdmissionReview");
+        is_v1.then_some(review.request).flatten()
     }
-    let review: Envelope<&RawValue> = serde_json::from_str(body).ok()?;
-    let mut raw = None;
-    let request = review.request.try_map_object(|object| {
-        raw = Some(serde_json::from_str::<Value>(object.get()).ok()?);
-        serde_json::from_str(object.get()).ok()
-    })?;
-    Some((Envelope { api_version: review.api_version, kind: review.kind, request }, raw))
+    if !T::READS_RAW {
+        return then(request_of(serde_json::from_str(body).ok()?)?, None);
+    }
+    let mut request = request_of(serde_json::from_str::<Envelope<Value>>(body).ok()?)?;
+    let raw = request.object.take();
+    let object = match &raw {
+        Some(object) => Some(DecodedOf::<T>::deserialize(object).ok()?),
+        None => None,
+    };
+    let request = EnvelopeRequest {
+        uid: request.uid,
+        operation: request.operation,
+        kind: request.kind,
+        namespace: request.namespace,
+        name: request.name,
+        sub_resource: request.sub_resource,
+        object,
+        old_object: request.old_object,
+    };
+    then(request, raw.as_ref())
 }
 
 /// The typed object of the review in `body`, decoded the way the direct path decodes it.
 pub(crate) fn decode_object<T: Admit>(body: &[u8]) -> Option<T> {
-    let (review, _) = decode_review::<T>(accepted_as_value(body)?)?;
-    let object = review.request.object?;
-    Some(T::from_parts(object.metadata, object.spec, object.status))
+    with_decoded_review::<T, _>(std::str::from_utf8(body).ok()?, |request, _| {
+        let object = request.object?;
+        Some(T::from_parts(object.metadata?.into(), object.spec?, object.status))
+    })
 }
 
 fn answer<T: Admit>(
@@ -169,7 +412,8 @@ fn answer<T: Admit>(
     policy: &RemoteUrlPolicy,
     cluster: &dyn ClusterView,
 ) -> Option<Reviewed> {
-    if request.uid.is_empty() || request.sub_resource.as_deref().is_some_and(|s| !s.is_empty()) {
+    let uid = request.uid.filter(|uid| !uid.is_empty())?;
+    if request.sub_resource.as_deref().is_some_and(|s| !s.is_empty()) {
         return None;
     }
     let operation_text = request.operation.as_deref()?;
@@ -177,16 +421,11 @@ fn answer<T: Admit>(
         Operation::parse(operation_text).filter(|op| matches!(op, Operation::Create | Operation::Update))?;
     let object = request.object?;
     // The old object counts only where the new one does not say.
-    let old_head: Option<ObjectHead> = match request.old_object {
-        Some(old) if object.kind.is_none() || object.api_version.is_none() => {
-            Some(serde_json::from_str(old.get()).ok()?)
-        }
-        _ => None,
-    };
+    let old_head = request.old_object.as_ref();
     let serves = kind.kind();
     let requested = request.kind.as_ref();
-    let object_kind = object.kind.as_deref().or_else(|| old_head.as_ref()?.kind.as_deref());
-    let object_api_version = object.api_version.as_deref().or_else(|| old_head.as_ref()?.api_version.as_deref());
+    let object_kind = object.kind.as_deref().or_else(|| old_head?.kind.as_deref());
+    let object_api_version = object.api_version.as_deref().or_else(|| old_head?.api_version.as_deref());
     let object_group = object_api_version.map(|v| v.rsplit_once('/').map_or("", |(g, _)| g));
     if requested.and_then(|k| k.kind.as_deref()).is_some_and(|k| k != serves)
         || requested.and_then(|k| k.group.as_deref()).is_some_and(|g| g != GROUP)
@@ -195,7 +434,8 @@ fn answer<T: Admit>(
     {
         return None;
     }
-    let metadata = &object.metadata;
+    let metadata: ObjectMeta = object.metadata?.into();
+    let spec = object.spec?;
     let namespace = request
         .namespace
         .as_deref()
@@ -205,7 +445,7 @@ fn answer<T: Admit>(
         .to_string();
     let name =
         metadata.name.as_deref().filter(|n| !n.is_empty()).or(request.name.as_deref()).unwrap_or_default().to_string();
-    let typed = T::from_parts(object.metadata, object.spec, object.status);
+    let typed = T::from_parts(metadata, spec, object.status);
     let direct = DirectRequest {
         operation,
         namespace: &namespace,
@@ -216,9 +456,9 @@ fn answer<T: Admit>(
     };
     let decision = decide_direct(mode, direct, policy, cluster)?;
     Some(Reviewed {
-        response: response_for(&request.uid, kind, &name, &decision),
+        response: response_for(&uid, kind, &name, &decision),
         summary: Summary {
-            uid: request.uid.into_owned(),
+            uid: uid.0.into_owned(),
             operation: operation_text.to_string(),
             namespace,
             name,
@@ -229,18 +469,9 @@ fn answer<T: Admit>(
     })
 }
 
-/// `body` as text if `serde_json::from_slice::<Value>` accepts it: the same parser with the same
-/// depth limit, number ranges and escape checks, but nothing is built. The direct path skips the
-/// parts it does not read, and skipping checks less than building a `Value` does. UTF-8 is checked
-/// once for the whole body, so the later passes read a `str` and need not check it per string.
-pub(crate) fn accepted_as_value(body: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(body).ok()?;
-    serde_json::from_str::<Checked>(text).is_ok().then_some(text)
-}
-
-/// Any JSON value, checked and dropped.
+/// Any JSON value, checked as a `Value` parse checks it and dropped.
+#[derive(Default)]
 struct Checked;
-
 impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(CheckedVisitor)
@@ -472,9 +703,87 @@ mod tests {
                         .remove("key");
                 }),
             ),
+            // Members the direct path reads without keeping: checked as a `Value` parse checks them.
+            ("number out of range in the object", replace(r#""spec":{"#, r#""x":1e400,"spec":{"#)),
+            ("number out of range in metadata", replace(r#""generation":1,"#, r#""generation":1,"x":[1e400],"#)),
+            ("number out of range in fieldsV1", replace(r#""f:team":{}"#, r#""f:team":{"x":-1e999}"#)),
+            ("lone surrogate in managedFields", replace(r#""manager":"kubectl""#, r#""manager":"kube\udc00""#)),
+            (
+                "lone surrogate in an ownerReference",
+                replace(
+                    r#""generation":1,"#,
+                    r#""generation":1,"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"o","uid":"u","x":"\ud800"}],"#,
+                ),
+            ),
+            (
+                "ownerReference of the wrong type",
+                replace(r#""generation":1,"#, r#""generation":1,"ownerReferences":[{"controller":"yes"}],"#),
+            ),
+            ("managedFields time not a time", replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"yesterday""#)),
+            ("deep nesting in fieldsV1", replace(r#""f:team":{}"#, &format!(r#""f:team":{deep}"#))),
+            // The object sits three levels down: 125 more is the deepest a `Value` of the body takes.
+            ("nesting at the depth limit", replace(r#""generation":1,"#, &nested_member(125))),
+            ("nesting past the depth limit", replace(r#""generation":1,"#, &nested_member(126))),
+            ("escaped keys", replace(r#""spec":{"caBundleRef""#, r#""sp\u0065c":{"caBundle\u0052ef""#)),
+            (
+                "repeated metadata name, the last counts",
+                replace(r#""name":"github","namespace""#, r#""name":"x","name":"github","namespace""#),
+            ),
+            ("number out of range in oldObject", {
+                let update = edited(text.as_bytes(), |r| {
+                    r["request"]["operation"] = json!("UPDATE");
+                    r["request"]["oldObject"] = r["request"]["object"].clone();
+                });
+                let update = String::from_utf8(update).unwrap();
+                let at = update.rfind(r#""spec":{"#).unwrap();
+                format!(r#"{}"x":1e400,{}"#, &update[..at], &update[at..]).into_bytes()
+            }),
         ];
-        for (label, body) in cases {
+        let mut direct = 0;
+        for (label, body) in &cases {
+            assert_same(label, body);
+            direct += usize::from(
+                handle_direct(
+                    body,
+                    AdmissionKind::MCPServerEntry,
+                    Mode::Validate,
+                    &RemoteUrlPolicy::default(),
+                    &NoCluster,
+                )
+                .is_some(),
+            );
+        }
+        assert!(direct >= 10, "the direct path answered only {direct} of these");
+    }
+
+    /// A metadata member nested `levels` arrays deep, then `"generation":1,`.
+    fn nested_member(levels: usize) -> String {
+        format!(r#""x":{}{},"generation":1,"#, "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn vmcp_objects_are_checked_in_the_same_pass() {
+        let valid = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("webhooks/admission/virtualmcpservers/create-valid.request.json"),
+        )
+        .expect("fixture");
+        let text =
+            String::from_utf8(serde_json::to_vec(&serde_json::from_slice::<Value>(&valid).unwrap()).unwrap()).unwrap();
+        let at = text.find(r#""spec":{"#).expect("spec");
+        let with = |member: &str| format!("{}{member},{}", &text[..at], &text[at..]).into_bytes();
+        for (label, body) in [
+            ("as is", text.clone().into_bytes()),
+            ("number out of range", with(r#""x":1e400"#)),
+            ("nesting at the depth limit", with(&format!(r#""x":{}{}"#, "[".repeat(125), "]".repeat(125)))),
+            ("nesting past the depth limit", with(&format!(r#""x":{}{}"#, "[".repeat(126), "]".repeat(126)))),
+        ] {
             assert_same(label, &body);
         }
+        let policy = RemoteUrlPolicy::default();
+        assert!(
+            handle_direct(text.as_bytes(), AdmissionKind::VirtualMCPServer, Mode::Validate, &policy, &NoCluster)
+                .is_some()
+        );
     }
 }
