@@ -142,22 +142,63 @@ fn check_ca(spec: &MCPServerEntrySpec, out: &mut Findings) {
     }
 }
 
+const PLAIN_HEADERS: &str = "spec.headerForward.addPlaintextHeaders";
+const SECRET_HEADERS: &str = "spec.headerForward.addHeadersFromSecret";
+
+/// Where a forwarded header's name is; its field path is built only for a finding.
+#[derive(Clone, Copy)]
+enum HeaderAt<'a> {
+    Plain(&'a str),
+    Secret(usize),
+}
+
+impl HeaderAt<'_> {
+    fn path(self) -> String {
+        match self {
+            HeaderAt::Plain(name) => key(PLAIN_HEADERS, name),
+            HeaderAt::Secret(i) => field(&index(SECRET_HEADERS, i), "headerName"),
+        }
+    }
+}
+
+/// A header name ordered without regard to ASCII case, as HTTP compares them.
+#[derive(Clone, Copy)]
+struct Caseless<'a>(&'a str);
+
+impl Ord for Caseless<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.bytes().map(|b| b.to_ascii_lowercase()).cmp(other.0.bytes().map(|b| b.to_ascii_lowercase()))
+    }
+}
+
+impl PartialOrd for Caseless<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Caseless<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Caseless<'_> {}
+
 fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
-    let base = "spec.headerForward";
-    let plain_base = field(base, "addPlaintextHeaders");
-    let secret_base = field(base, "addHeadersFromSecret");
     let plain = forward.add_plaintext_headers.as_ref();
     let secret = forward.add_headers_from_secret.as_deref().unwrap_or_default();
-    // Every header name with its path, plaintext first, for the duplicate check.
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut names: Vec<(String, &str)> =
-        plain.into_iter().flatten().map(|(n, _)| (key(&plain_base, n), n.as_str())).collect();
-    names.extend(
-        secret.iter().enumerate().map(|(i, h)| (field(&index(&secret_base, i), "headerName"), h.header_name.as_str())),
-    );
-    for (path, name) in names {
-        check_header_name(name, &path, out);
-        if let Some(first) = seen.insert(name.to_ascii_lowercase(), path.clone()) {
+    // Every header name, plaintext first, for the duplicate check (each against the one before it).
+    let names = plain
+        .into_iter()
+        .flatten()
+        .map(|(n, _)| (HeaderAt::Plain(n), n.as_str()))
+        .chain(secret.iter().enumerate().map(|(i, h)| (HeaderAt::Secret(i), h.header_name.as_str())));
+    let mut seen: BTreeMap<Caseless, HeaderAt> = BTreeMap::new();
+    for (at, name) in names {
+        check_header_name(name, at, out);
+        if let Some(before) = seen.insert(Caseless(name), at) {
+            let (path, first) = (at.path(), before.path());
             out.push(
                 super::Finding::deny(
                     "entry.header.duplicate",
@@ -170,14 +211,13 @@ fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
         }
     }
     for (name, value) in plain.into_iter().flatten() {
-        let path = key(&plain_base, name);
         if let Some(problem) = headers::value_problem(value) {
-            out.deny("entry.header.value", &path, Reason::Invalid, problem);
+            out.deny("entry.header.value", key(PLAIN_HEADERS, name), Reason::Invalid, problem);
         }
         if headers::looks_like_credential(name) {
             out.warn(
                 "entry.header.secret-in-plaintext",
-                &path,
+                key(PLAIN_HEADERS, name),
                 "looks like a credential and is visible to anyone who can read the object; use addHeadersFromSecret",
             );
         }
@@ -185,7 +225,7 @@ fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
     if plain.map_or(0, BTreeMap::len) > MAX_HEADERS {
         out.deny(
             "entry.header.count",
-            &plain_base,
+            PLAIN_HEADERS,
             Reason::Invalid,
             format!("at most {MAX_HEADERS} plaintext headers are allowed"),
         );
@@ -193,36 +233,42 @@ fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
     if secret.len() > MAX_HEADERS {
         out.deny(
             "entry.header.count",
-            &secret_base,
+            SECRET_HEADERS,
             Reason::Invalid,
             format!("at most {MAX_HEADERS} secret-backed headers are allowed"),
         );
     }
     for (i, header) in secret.iter().enumerate() {
-        let path = field(&index(&secret_base, i), "valueSecretRef");
+        let path = || field(&index(SECRET_HEADERS, i), "valueSecretRef");
         let Some(secret_ref) = &header.value_secret_ref else {
             out.deny(
                 "entry.header.secret-ref",
-                &path,
+                path(),
                 Reason::Required,
                 "valueSecretRef (Secret name and key) is required",
             );
             continue;
         };
-        check_name(&secret_ref.name, &field(&path, "name"), out);
-        check_key(&secret_ref.key, &field(&path, "key"), out);
-        check_namespace(secret_ref.namespace.as_deref(), &path, "Secret", ctx, out);
+        if refs::dns1123_subdomain_problem(&secret_ref.name).is_some() {
+            check_name(&secret_ref.name, &field(&path(), "name"), out);
+        }
+        if refs::data_key_problem(&secret_ref.key).is_some() {
+            check_key(&secret_ref.key, &field(&path(), "key"), out);
+        }
+        if secret_ref.namespace.is_some() {
+            check_namespace(secret_ref.namespace.as_deref(), &path(), "Secret", ctx, out);
+        }
     }
 }
 
-fn check_header_name(name: &str, path: &str, out: &mut Findings) {
+fn check_header_name(name: &str, at: HeaderAt, out: &mut Findings) {
     if let Some(problem) = headers::name_problem(name) {
         let reason = if name.is_empty() { Reason::Required } else { Reason::Invalid };
-        out.deny("entry.header.name", path, reason, problem);
+        out.deny("entry.header.name", at.path(), reason, problem);
     } else if headers::is_restricted(name) {
         out.deny(
             "entry.header.restricted",
-            path,
+            at.path(),
             Reason::Forbidden,
             format!("header {name:?} is managed by the proxy and cannot be forwarded"),
         );
