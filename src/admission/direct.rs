@@ -21,7 +21,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
-use super::review::{REVIEW_API_VERSION, Reviewed, Summary, response_for};
+use super::review::{REVIEW_API_VERSION, Reviewed};
 use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
@@ -455,18 +455,7 @@ fn answer<T: Admit>(
         has_old_object: request.old_object.is_some(),
     };
     let decision = decide_direct(mode, direct, policy, cluster)?;
-    Some(Reviewed {
-        response: response_for(&uid, kind, &name, &decision),
-        summary: Summary {
-            uid: uid.0.into_owned(),
-            operation: operation_text.to_string(),
-            namespace,
-            name,
-            allowed: decision.allowed(),
-            patched: decision.patch.is_some(),
-            findings: decision.findings,
-        },
-    })
+    Some(Reviewed::new(kind, uid.0.into_owned(), operation_text, namespace, name, decision))
 }
 
 /// Any JSON value, checked as a `Value` parse checks it and dropped.

@@ -48,6 +48,31 @@ pub struct Reviewed {
     pub summary: Summary,
 }
 
+impl Reviewed {
+    /// The response to a review of `kind` decided as `decision`, with its summary.
+    pub(crate) fn new(
+        kind: AdmissionKind,
+        uid: String,
+        operation: &str,
+        namespace: String,
+        name: String,
+        decision: Decision,
+    ) -> Reviewed {
+        Reviewed {
+            response: response_for(&uid, kind, &name, &decision),
+            summary: Summary {
+                uid,
+                operation: operation.to_string(),
+                namespace,
+                name,
+                allowed: decision.allowed(),
+                patched: decision.patch.is_some(),
+                findings: decision.findings,
+            },
+        }
+    }
+}
+
 /// The response review, serialized as the HTTP body.
 pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
     // A `Value` with string keys always serializes.
@@ -134,17 +159,7 @@ pub fn handle_loosely(
         sub_resource: sub_resource.as_deref(),
     };
     let decision = decide(kind, mode, &req, policy, cluster);
-    let response = response_for(&uid, kind, &name, &decision);
-    let summary = Summary {
-        uid,
-        operation: operation_text.to_string(),
-        namespace,
-        name,
-        allowed: decision.allowed(),
-        patched: decision.patch.is_some(),
-        findings: decision.findings,
-    };
-    Ok(Reviewed { response, summary })
+    Ok(Reviewed::new(kind, uid, operation_text, namespace, name, decision))
 }
 
 fn shape_problem(review: &Value) -> Option<String> {
