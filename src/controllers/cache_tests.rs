@@ -121,6 +121,17 @@ fn referenced_objects_requeue_the_entries_that_reference_them() {
     assert_eq!(drained(&mut queue), ["uses"], "a referenced ConfigMap appeared");
     caches.apply(Kind::ConfigMap, &caches.config_maps, &Event::Apply(config_map("unrelated", &["x"])));
     assert_eq!(drained(&mut queue), Vec::<String>::new());
+    let ca = |pem: &str, version: &str| -> ConfigMapKeys {
+        serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "ca", "namespace": "team", "resourceVersion": version },
+            "data": { "ca.crt": pem }
+        }))
+        .unwrap()
+    };
+    caches.apply(Kind::ConfigMap, &caches.config_maps, &Event::Apply(ca("first", "2")));
+    assert_eq!(drained(&mut queue), ["uses"], "the referenced ConfigMap's content changed");
+    caches.apply(Kind::ConfigMap, &caches.config_maps, &Event::Apply(ca("first", "3")));
+    assert_eq!(drained(&mut queue), Vec::<String>::new(), "a new resourceVersion alone changes nothing");
 
     caches.apply(Kind::Secret, &caches.secrets, &Event::Apply(secret("api", &["token"])));
     assert_eq!(drained(&mut queue), ["uses"], "a referenced Secret appeared");

@@ -1,7 +1,8 @@
 //! Secrets and ConfigMaps as the caches keep them: lean metadata and the names of their keys.
 //!
-//! Values are skipped while the watch stream is decoded (`IgnoredAny`), so no Secret value is ever
-//! stored, cloned or printable from the cache. Annotations are dropped as well, because
+//! Secret values are never kept: each is read only for its decoded size while the watch stream is
+//! decoded, so no Secret value is ever stored, cloned or printable from the cache. ConfigMap values
+//! are read for a digest of the content and dropped. Annotations are dropped as well, because
 //! `kubectl.kubernetes.io/last-applied-configuration` on a Secret holds its values.
 
 use std::borrow::Cow;
@@ -10,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
 use super::cache::{Cached, digest};
@@ -25,11 +25,14 @@ pub struct SecretKeys {
     pub sizes: BTreeMap<String, usize>,
 }
 
-/// A ConfigMap reduced to its metadata and key names (`data` and `binaryData`).
+/// A ConfigMap reduced to its metadata, key names (`data` and `binaryData`) and a digest of its
+/// content, so that objects whose rendering depends on the content (an authorization ConfigMap)
+/// are re-reconciled when it changes; values are not kept.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigMapKeys {
     pub metadata: ObjectMeta,
     pub keys: BTreeSet<String>,
+    pub content: u64,
 }
 
 impl SecretKeys {
@@ -95,20 +98,17 @@ impl<'de> Deserialize<'de> for ConfigMapKeys {
         struct Wire {
             #[serde(deserialize_with = "lean_metadata")]
             metadata: ObjectMeta,
-            #[serde(default, deserialize_with = "key_names")]
-            data: BTreeSet<String>,
-            #[serde(default, deserialize_with = "key_names")]
-            binary_data: BTreeSet<String>,
+            #[serde(default)]
+            data: Option<BTreeMap<String, String>>,
+            #[serde(default)]
+            binary_data: Option<BTreeMap<String, String>>,
         }
-        let mut wire = Wire::deserialize(deserializer)?;
-        wire.data.append(&mut wire.binary_data);
-        Ok(ConfigMapKeys { metadata: wire.metadata, keys: wire.data })
+        let wire = Wire::deserialize(deserializer)?;
+        let (data, binary) = (wire.data.unwrap_or_default(), wire.binary_data.unwrap_or_default());
+        let content = digest(&(&data, &binary));
+        let keys = data.into_keys().chain(binary.into_keys()).collect();
+        Ok(ConfigMapKeys { metadata: wire.metadata, keys, content })
     }
-}
-
-fn key_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeSet<String>, D::Error> {
-    let map = Option::<BTreeMap<String, IgnoredAny>>::deserialize(deserializer)?;
-    Ok(map.map(|m| m.into_keys().collect()).unwrap_or_default())
 }
 
 /// Metadata without annotations and managed fields: nothing the controllers read, and the
@@ -161,7 +161,7 @@ impl Cached for SecretKeys {
 
 impl Cached for ConfigMapKeys {
     fn seen_by_referrers(&self, _kind: Kind) -> u64 {
-        digest(&self.keys)
+        self.content
     }
     fn prune(&mut self, _kind: Kind) {}
 }
@@ -207,6 +207,26 @@ mod tests {
         let empty: ConfigMapKeys =
             serde_json::from_value(json!({ "metadata": { "name": "e" }, "data": null })).unwrap();
         assert!(empty.keys.is_empty());
+    }
+
+    #[test]
+    fn referrers_see_a_change_of_content_but_not_of_metadata() {
+        let cm = |data: serde_json::Value, labels: serde_json::Value| -> ConfigMapKeys {
+            serde_json::from_value(json!({
+                "metadata": { "name": "authz", "namespace": "team", "labels": labels },
+                "data": data
+            }))
+            .unwrap()
+        };
+        let seen = |c: &ConfigMapKeys| c.seen_by_referrers(Kind::ConfigMap);
+        let before = cm(json!({ "authz.json": "{\"policies\":[]}" }), json!({}));
+        let relabelled = cm(json!({ "authz.json": "{\"policies\":[]}" }), json!({ "team": "a" }));
+        let edited = cm(json!({ "authz.json": "{\"policies\":[\"permit\"]}" }), json!({}));
+        let moved = cm(json!({ "other.json": "{\"policies\":[]}" }), json!({}));
+        assert_eq!(seen(&before), seen(&relabelled));
+        assert_ne!(seen(&before), seen(&edited), "a new value must re-reconcile referrers");
+        assert_ne!(seen(&before), seen(&moved), "a renamed key must re-reconcile referrers");
+        assert!(!format!("{edited:?}").contains("permit"), "values are not kept");
     }
 
     #[test]

@@ -205,7 +205,8 @@ pub fn auth_config(name: &str) -> DynamicObject {
 }
 
 pub fn config_map(name: &str, keys: &[&str]) -> ConfigMapKeys {
-    ConfigMapKeys { metadata: meta(name), keys: keys.iter().map(|k| k.to_string()).collect() }
+    let keys: std::collections::BTreeSet<String> = keys.iter().map(|k| k.to_string()).collect();
+    ConfigMapKeys { metadata: meta(name), content: crate::controllers::cache::digest(&keys), keys }
 }
 
 pub fn secret(name: &str, keys: &[&str]) -> SecretKeys {
