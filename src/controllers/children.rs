@@ -239,6 +239,40 @@ where
     Ok(())
 }
 
+/// On a Deployment whose `spec.replicas` this operator applies. When a later rendering leaves them
+/// out, [`hand_over_replicas`] runs first, so that dropping the field from the apply does not reset
+/// the Deployment to one replica.
+pub const REPLICAS_OWNED: &str = "toolhive.stacklok.dev/replicas-owned";
+/// The field manager that keeps a replica count this operator stopped owning.
+pub const REPLICAS_HANDOVER_MANAGER: &str = "mcp-operator-replicas-handover";
+
+/// The live replica count to hand over before applying `body`: when the live Deployment carries
+/// [`REPLICAS_OWNED`] and the new rendering sets no replicas.
+pub fn replicas_to_hand_over(live: Option<&Value>, body: &Value) -> Option<i64> {
+    let live = live?;
+    let owned = live["metadata"]["annotations"][REPLICAS_OWNED] == "true";
+    (owned && body["spec"].get("replicas").is_none()).then(|| live["spec"]["replicas"].as_i64()).flatten()
+}
+
+/// Applies `replicas` to the Deployment under [`REPLICAS_HANDOVER_MANAGER`], without force, so that
+/// the count stays when `mcp-operator` drops it. A conflict means another manager already owns a
+/// different count (an autoscaler, or a newer value than the cache has), so nothing is lost: that
+/// is not an error.
+pub async fn hand_over_replicas(client: &Client, namespace: &str, name: &str, replicas: i64) -> Result<(), Error> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "namespace": namespace },
+        "spec": { "replicas": replicas },
+    });
+    match api.patch(name, &kube::api::PatchParams::apply(REPLICAS_HANDOVER_MANAGER), &Patch::Apply(body)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The live child as JSON, for [`fit`].
 pub fn live_json<K: Serialize>(obj: Option<std::sync::Arc<K>>) -> Option<Value> {
     obj.and_then(|o| serde_json::to_value(o.as_ref()).ok())

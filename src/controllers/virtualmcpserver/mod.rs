@@ -490,7 +490,15 @@ pub(crate) async fn apply_all<'a>(
             Fit::Absent if child.kind == "Deployment" && create_replicas.is_some() => {
                 body["spec"]["replicas"] = json!(create_replicas);
             }
-            Fit::Absent | Fit::Stale => {}
+            Fit::Absent => {}
+            Fit::Stale => {
+                if let Some(replicas) = children::replicas_to_hand_over(live.as_ref(), &body)
+                    && let Err(err) = children::hand_over_replicas(&ctx.client, namespace, &child.name, replicas).await
+                {
+                    applied.result = Err(err);
+                    return applied;
+                }
+            }
         }
         match apply_child(child.kind, namespace, &child.name, &body, ctx).await {
             Ok(()) => {}

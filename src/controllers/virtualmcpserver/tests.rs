@@ -173,7 +173,11 @@ async fn a_new_server_gets_every_child_applied_then_its_status() {
 /// The world after the first reconcile: the children as the API server stores them (with some
 /// defaults filled in), the HMAC Secret, and the status written.
 async fn settled() -> (VirtualMCPServer, World) {
-    let mut v = vmcp(DEMO);
+    settled_from(vmcp(DEMO)).await
+}
+
+/// [`settled`] for a given server.
+async fn settled_from(mut v: VirtualMCPServer) -> (VirtualMCPServer, World) {
     let (client, calls) = testing::mock_client(echo_writes());
     reconcile(Arc::new(v.clone()), testing::context(client, world(&v).build())).await.unwrap();
     let calls = calls.take();
@@ -188,7 +192,9 @@ async fn settled() -> (VirtualMCPServer, World) {
     let container = &mut deployment["spec"]["template"]["spec"]["containers"][0];
     container["imagePullPolicy"] = json!("Always");
     container["terminationMessagePath"] = json!("/dev/termination-log");
-    deployment["spec"]["replicas"] = json!(1);
+    if deployment["spec"].get("replicas").is_none() {
+        deployment["spec"]["replicas"] = json!(1);
+    }
     deployment["spec"]["strategy"] = json!({ "type": "RollingUpdate" });
     let mut service = body("Service");
     service["spec"]["clusterIP"] = json!("10.0.0.7");
@@ -244,6 +250,39 @@ async fn a_child_changed_by_someone_else_is_applied_again_and_foreign_fields_sta
     assert!(body["spec"]["template"]["metadata"]["annotations"].get("kubectl.kubernetes.io/restartedAt").is_none());
     let original_image = &original.spec.unwrap().template.spec.unwrap().containers[0].image;
     assert_eq!(image.as_str(), original_image.as_deref());
+}
+
+#[tokio::test]
+async fn replicas_the_spec_stops_setting_are_handed_over_before_they_are_dropped() {
+    let mut owning = vmcp(DEMO);
+    owning.spec.replicas = Some(3);
+    let (mut v, mut w) = settled_from(owning).await;
+    let live = &w.deployments[0];
+    assert_eq!(live.spec.as_ref().unwrap().replicas, Some(3));
+    assert_eq!(live.metadata.annotations.as_ref().unwrap()[children::REPLICAS_OWNED], "true");
+
+    v.spec.replicas = None;
+    let (client, calls) = testing::mock_client(echo_writes());
+    reconcile(Arc::new(v.clone()), testing::context(client, w.clone().build())).await.unwrap();
+    let calls = calls.take();
+    let patches: Vec<&testing::Call> = calls.iter().filter(|c| c.path.contains("/deployments/demo")).collect();
+    assert_eq!(patches.len(), 2, "{patches:#?}");
+    let (handover, apply) = (patches[0], patches[1]);
+    assert!(handover.path.contains("fieldManager=mcp-operator-replicas-handover"), "{}", handover.path);
+    assert!(!handover.path.contains("force=true"), "the handover never takes a count from another manager");
+    assert_eq!(handover.body["spec"], json!({ "replicas": 3 }), "only the live count");
+    assert!(apply.path.contains("fieldManager=mcp-operator"));
+    assert!(apply.body["spec"].get("replicas").is_none());
+    assert!(apply.body["metadata"]["annotations"].get(children::REPLICAS_OWNED).is_none());
+
+    // Once the annotation is gone (the apply dropped it), later changes hand nothing over.
+    w.deployments[0].metadata.annotations.as_mut().unwrap().remove(children::REPLICAS_OWNED);
+    w.deployments[0].spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("x".into());
+    let (client, calls) = testing::mock_client(echo_writes());
+    reconcile(Arc::new(v), testing::context(client, w.build())).await.unwrap();
+    let calls = calls.take();
+    let handovers = calls.iter().filter(|c| c.path.contains("replicas-handover")).count();
+    assert_eq!(handovers, 0);
 }
 
 #[tokio::test]

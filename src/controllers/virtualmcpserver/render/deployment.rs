@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Inputs, PORT, PORT_NAME, config_map_name, label_pairs, rbac_name, selector_labels};
 use crate::admission::virtualmcpserver::CONTAINER;
-use crate::controllers::children::{Child, bounded_name, metadata, strategic_merge};
+use crate::controllers::children::{Child, REPLICAS_OWNED, bounded_name, metadata, strategic_merge};
 use crate::controllers::virtualmcpserver::resolve::CA_BUNDLE_DIR;
 
 pub const CONFIG_VOLUME: &str = "vmcp-config";
@@ -19,13 +19,15 @@ pub fn render(inputs: &Inputs) -> Result<Child, String> {
     let label_map: Map<String, Value> = labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
     let template = pod_template(inputs, &label_map)?;
     let mut spec = json!({ "selector": { "matchLabels": label_map }, "template": template });
+    let mut annotations: Vec<(&str, &str)> = Vec::new();
     if let Some(replicas) = inputs.vmcp.spec.replicas {
         spec["replicas"] = json!(replicas);
+        annotations.push((REPLICAS_OWNED, "true"));
     }
     let body = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(&name, inputs.namespace, &label_pairs(&labels), &[], &inputs.owner),
+        "metadata": metadata(&name, inputs.namespace, &label_pairs(&labels), &annotations, &inputs.owner),
         "spec": spec,
     });
     Ok(Child { kind: "Deployment", name, body })
