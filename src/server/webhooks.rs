@@ -16,7 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 use super::Limits;
 use crate::admission::engine::Mode;
 use crate::admission::review::{self, Reviewed};
-use crate::admission::{ClusterView, RemoteUrlPolicy, kind_for_plural};
+use crate::admission::{ClusterView, Findings, RemoteUrlPolicy, kind_for_plural};
 use crate::conversion::{self, ObjectTally, ReviewOutcome, ServedVersion};
 use crate::metrics::{AdmissionLabels, ConversionLabels, EndpointLabels, FindingLabels, Metrics};
 
@@ -187,6 +187,16 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// The rule ids of findings, formatted only when a log event is actually written (an admitted
+/// review is logged at debug level, off by default, on the hot path).
+struct RuleIds<'a>(&'a Findings);
+
+impl std::fmt::Debug for RuleIds<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|finding| finding.rule)).finish()
+    }
+}
+
 /// Logs the decision and counts its findings; returns the outcome label.
 fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewed: &Reviewed) -> &'static str {
     let summary = &reviewed.summary;
@@ -194,7 +204,7 @@ fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewe
         let outcome = if finding.is_denial() { "denied" } else { "warned" };
         metrics.admission_findings.get_or_create(&FindingLabels { rule: finding.rule, outcome }).inc();
     }
-    let rules: Vec<&str> = summary.findings.iter().map(|f| f.rule).collect();
+    let rules = RuleIds(&summary.findings);
     if summary.allowed {
         tracing::debug!(endpoint, kind, uid = %summary.uid, operation = %summary.operation, namespace = %summary.namespace,
             name = %summary.name, patched = summary.patched, ?rules, "admitted");

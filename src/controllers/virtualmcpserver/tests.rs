@@ -507,18 +507,23 @@ async fn an_empty_pull_secret_list_keeps_the_service_accounts_existing_ones() {
     assert_eq!(account["imagePullSecrets"], json!([{ "name": "added-by-admin" }]));
 }
 
-#[test]
-fn missing_references_are_reported_not_retried() {
-    let mut v = vmcp(DEMO);
-    v.spec.incoming_auth = Some(IncomingAuth {
+/// Incoming OIDC auth through the MCPOIDCConfig `name`, audience `vmcp`.
+fn oidc_auth(name: &str) -> IncomingAuth {
+    IncomingAuth {
         type_: Some("oidc".into()),
         oidc_config_ref: Some(crate::api::v1beta1::virtualmcpserver::OIDCConfigRef {
-            name: Some("corp".into()),
+            name: Some(name.into()),
             audience: Some("vmcp".into()),
             ..Default::default()
         }),
         ..IncomingAuth::default()
-    });
+    }
+}
+
+#[test]
+fn missing_references_are_reported_not_retried() {
+    let mut v = vmcp(DEMO);
+    v.spec.incoming_auth = Some(oidc_auth("corp"));
     v.spec.telemetry_config_ref = Some(crate::api::v1beta1::virtualmcpserver::TelemetryConfigRef {
         name: Some("otel".into()),
         ..Default::default()
@@ -536,15 +541,7 @@ fn missing_references_are_reported_not_retried() {
 #[test]
 fn an_oidc_config_resolves_with_its_client_secret_as_an_environment_variable() {
     let mut v = vmcp(DEMO);
-    v.spec.incoming_auth = Some(IncomingAuth {
-        type_: Some("oidc".into()),
-        oidc_config_ref: Some(crate::api::v1beta1::virtualmcpserver::OIDCConfigRef {
-            name: Some("corp".into()),
-            audience: Some("vmcp".into()),
-            ..Default::default()
-        }),
-        ..IncomingAuth::default()
-    });
+    v.spec.incoming_auth = Some(oidc_auth("corp"));
     let mut oidc = kube::core::DynamicObject::new("corp", &testing::resource(Kind::MCPOIDCConfig));
     oidc.metadata = meta("corp");
     oidc.data = json!({ "spec": { "type": "inline", "inline": {
