@@ -544,6 +544,13 @@ mod tests {
         out
     }
 
+    /// An admission fixture compacted as the API server sends it.
+    fn compact_fixture(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks/admission").join(name);
+        let value: Value = serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+        serde_json::to_string(&value).expect("json")
+    }
+
     /// The direct path answers exactly as the loose path does, or leaves the review to it.
     fn assert_same(label: &str, body: &[u8]) {
         let policy = RemoteUrlPolicy::default();
@@ -588,13 +595,7 @@ mod tests {
 
     #[test]
     fn unusual_reviews_get_the_same_answer_both_ways() {
-        let typical = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("webhooks/admission/mcpserverentries/create-typical.request.json"),
-        )
-        .expect("fixture");
-        let text = String::from_utf8(serde_json::to_vec(&serde_json::from_slice::<Value>(&typical).unwrap()).unwrap())
-            .unwrap();
+        let text = compact_fixture("mcpserverentries/create-typical.request.json");
         let replace = |from: &str, to: &str| {
             assert!(text.contains(from), "{from}");
             text.replacen(from, to, 1).into_bytes()
@@ -752,13 +753,7 @@ mod tests {
 
     #[test]
     fn vmcp_objects_are_checked_in_the_same_pass() {
-        let valid = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("webhooks/admission/virtualmcpservers/create-valid.request.json"),
-        )
-        .expect("fixture");
-        let text =
-            String::from_utf8(serde_json::to_vec(&serde_json::from_slice::<Value>(&valid).unwrap()).unwrap()).unwrap();
+        let text = compact_fixture("virtualmcpservers/create-valid.request.json");
         let at = text.find(r#""spec":{"#).expect("spec");
         let with = |member: &str| format!("{}{member},{}", &text[..at], &text[at..]).into_bytes();
         for (label, body) in [
