@@ -230,6 +230,9 @@ pub struct ServeArgs {
     /// Maximum number of simultaneous webhook connections.
     #[arg(long, default_value_t = 4096, env = "MCP_OPERATOR_MAX_CONNECTIONS")]
     pub max_connections: usize,
+    /// Serving threads of the webhook listener [default: one per CPU the process may use].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), env = "MCP_OPERATOR_WEBHOOK_WORKERS")]
+    pub webhook_workers: Option<u16>,
     /// Also serve `POST /ceiling`, a fixed allowed review for the load test (bench/loadtest.sh).
     #[arg(long, hide = true)]
     pub bench_ceiling: bool,

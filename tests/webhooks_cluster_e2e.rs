@@ -69,6 +69,7 @@ async fn setup(client: &Client) -> (String, server::RunningServer) {
         limits: Limits::default(),
         shutdown: Default::default(),
         bench_ceiling: false,
+        workers: 2,
     })
     .await
     .expect("server");

@@ -142,6 +142,7 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
         limits,
         shutdown: shutdown.clone(),
         bench_ceiling: args.bench_ceiling,
+        workers: args.webhook_workers.map_or_else(default_workers, usize::from),
     })
     .await
     .map_err(|e| UsageError(format!("cannot listen on {webhook_addr} / {admin_addr}: {e}")))?;
@@ -166,6 +167,11 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     leadership.release().await;
     tracing::info!("stopped");
     Ok(0)
+}
+
+/// One webhook worker per CPU the process may use (cgroup quotas included), at least one.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A client for the cluster of KUBECONFIG or the pod, checked with one API call.

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod tls;
 pub mod webhooks;
+pub mod workers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -93,6 +94,8 @@ pub struct ServerOptions {
     pub shutdown: CancellationToken,
     /// Also serve `POST /ceiling`, the fixed-response handler the load test compares against.
     pub bench_ceiling: bool,
+    /// Serving threads of the webhook listener (one per core is right for a dedicated pod).
+    pub workers: usize,
 }
 
 /// Both listeners, bound and serving.
@@ -137,8 +140,9 @@ pub async fn start(options: ServerOptions) -> std::io::Result<RunningServer> {
         metrics: options.metrics.clone(),
     };
     let router = webhooks::router(state, options.limits, options.bench_ceiling);
+    let workers = workers::Workers::start("webhook", options.workers)?;
     let webhook_task =
-        tokio::spawn(tls::serve(webhook_listener, options.tls, router, options.limits, shutdown.clone()));
+        tokio::spawn(tls::serve(webhook_listener, options.tls, router, options.limits, workers, shutdown.clone()));
     let admin_router = admin::router(options.readiness.clone(), options.metrics);
     let admin_shutdown = shutdown.clone();
     let admin_task = tokio::spawn(async move {

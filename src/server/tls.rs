@@ -1,21 +1,23 @@
 //! The TLS accept loop: rustls with ALPN (h2, http/1.1), hyper's automatic HTTP/1.1 + HTTP/2
-//! connections, per-connection timeouts, a connection limit and graceful shutdown.
+//! connections, per-connection timeouts, a connection limit and graceful shutdown. Accepted
+//! connections are served on the webhook workers ([`super::workers`]).
 
 use std::sync::Arc;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::server::ResolvesServerCert;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::Limits;
+use super::workers::Workers;
 
 /// A rustls server configuration (TLS 1.2+) that serves what `resolver` holds.
 pub fn server_config(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig> {
@@ -26,13 +28,15 @@ pub fn server_config(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig>
     Arc::new(config)
 }
 
-/// Serves `router` over TLS on `listener` until `shutdown` fires, then lets open connections finish
-/// (bounded by `limits.shutdown_grace`).
+/// Serves `router` over TLS on `listener`, each connection on one of `workers`, until `shutdown`
+/// fires; then lets open connections finish (bounded by `limits.shutdown_grace`) and stops the
+/// workers.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     router: Router,
     limits: Limits,
+    workers: Workers,
     shutdown: CancellationToken,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -56,11 +60,28 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // Leave this runtime's I/O driver; the worker registers the socket with its own.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(error = %err, "cannot hand the connection to a worker");
+                continue;
+            }
+        };
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
+        let executor = workers.executor();
+        workers.spawn_connection(move |assigned| async move {
             let _permit = permit;
+            let _assigned = assigned;
+            let stream = match TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(err) => {
+                    tracing::debug!(error = %err, "cannot register the connection");
+                    return;
+                }
+            };
             let tls_stream = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(s)) => s,
                 Ok(Err(err)) => {
@@ -72,7 +93,7 @@ pub async fn serve(
                     return;
                 }
             };
-            let mut builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(executor);
             builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
             builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(std::time::Duration::from_secs(30)));
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
@@ -86,4 +107,6 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!("connections still open after the shutdown grace period"),
     }
+    // Joining the threads blocks; the connections left after the grace period end with them.
+    let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
 }

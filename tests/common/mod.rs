@@ -52,6 +52,7 @@ impl TestServer {
             limits,
             shutdown: Default::default(),
             bench_ceiling: false,
+            workers: 2,
         })
         .await
         .expect("server starts");
