@@ -3,6 +3,7 @@
 //! Decisions are made on the host as WHATWG parsing normalises it, so that encodings such as
 //! `0x7f.1`, `2130706433`, `[::ffff:127.0.0.1]` or `localhost.` cannot slip past.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
@@ -70,8 +71,8 @@ impl RemoteUrlPolicy {
             private,
             deny_cidrs,
             allow_cidrs,
-            deny_hosts: deny_hosts.into_iter().map(|h| normalize_name(&h)).collect(),
-            cluster_domain: normalize_name(cluster_domain),
+            deny_hosts: deny_hosts.into_iter().map(|h| normalize_name(&h).into_owned()).collect(),
+            cluster_domain: normalize_name(cluster_domain).into_owned(),
         }
     }
 
@@ -109,22 +110,39 @@ impl RemoteUrlPolicy {
 
     fn judge_name(&self, raw: &str) -> HostVerdict {
         let name = normalize_name(raw);
-        let cluster_api = format!("kubernetes.default.svc.{}", self.cluster_domain);
-        let blocked = BLOCKED_NAMES.iter().copied().chain([cluster_api.as_str()]);
-        if let Some(matched) =
-            blocked.chain(self.deny_hosts.iter().map(String::as_str)).find(|b| name_matches(&name, b))
-        {
+        let name = name.as_ref();
+        let matched = match BLOCKED_NAMES.iter().find(|b| name_matches(name, b)) {
+            Some(builtin) => Some(Cow::Borrowed(*builtin)),
+            None if is_cluster_api(name, &self.cluster_domain) => {
+                Some(Cow::Owned(format!("kubernetes.default.svc.{}", self.cluster_domain)))
+            }
+            None => self.deny_hosts.iter().find(|b| name_matches(name, b)).map(|b| Cow::Borrowed(b.as_str())),
+        };
+        if let Some(matched) = matched {
             return HostVerdict::Blocked(format!("is a blocked name ({matched})"));
         }
-        if name_matches(&name, &self.cluster_domain) {
+        if name_matches(name, &self.cluster_domain) {
             return HostVerdict::Private(format!("is a cluster-internal name (*.{})", self.cluster_domain));
         }
         HostVerdict::Allowed
     }
 }
 
-fn normalize_name(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+/// Lower case, without a trailing dot; borrowed when already so (URL hosts are lower-cased).
+fn normalize_name(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim_end_matches('.');
+    if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
+}
+
+/// `name` is the API server's in-cluster name `kubernetes.default.svc.<domain>` or a subdomain.
+fn is_cluster_api(name: &str, cluster_domain: &str) -> bool {
+    name.strip_suffix(cluster_domain)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .is_some_and(|rest| name_matches(rest, "kubernetes.default.svc"))
 }
 
 /// `name` equals `suffix` or is a subdomain of it.
@@ -336,6 +354,15 @@ mod tests {
         assert!(matches!(problems("http://a.internal.example/")[..], [UrlProblem::Blocked(_)]));
         assert!(matches!(problems("http://x.corp.local/")[..], [UrlProblem::Private(_)]));
         assert!(matches!(problems("http://kubernetes.default.svc.corp.local/")[..], [UrlProblem::Blocked(_)]));
+        assert_eq!(
+            problems("https://API.Kubernetes.Default.SVC.corp.local./"),
+            [UrlProblem::Blocked("is a blocked name (kubernetes.default.svc.corp.local)".into())],
+            "a subdomain of the API server's name, whatever its case and trailing dot"
+        );
+        assert_eq!(problems("http://notkubernetes.default.svc.corp.local/"), [UrlProblem::Private(
+            "is a cluster-internal name (*.corp.local)".into()
+        )]);
+        assert!(!is_cluster_api("kubernetes.default.svc.corp.local", ""), "no domain, no in-cluster name");
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub fn router(state: WebhookState, limits: Limits, ceiling: bool) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
-        .with_state(state)
+        // One reference count per request instead of one per shared part.
+        .with_state(Arc::new(state))
 }
 
 /// The benchmark ceiling: reads the body through the same extractor and limits as the real
@@ -83,15 +84,15 @@ impl<S: Send + Sync> FromRequestParts<S> for DeclaresJson {
     }
 }
 
-async fn validate(state: State<WebhookState>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
+async fn validate(state: State<Arc<WebhookState>>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
     admission(state.0, Mode::Validate, &plural, json, body).await
 }
 
-async fn mutate(state: State<WebhookState>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
+async fn mutate(state: State<Arc<WebhookState>>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
     admission(state.0, Mode::Mutate, &plural, json, body).await
 }
 
-async fn admission(state: WebhookState, mode: Mode, plural: &str, json: DeclaresJson, body: Bytes) -> Response {
+async fn admission(state: Arc<WebhookState>, mode: Mode, plural: &str, json: DeclaresJson, body: Bytes) -> Response {
     let started = Instant::now();
     let endpoint = match mode {
         Mode::Validate => "validate",
@@ -139,7 +140,7 @@ async fn admission(state: WebhookState, mode: Mode, plural: &str, json: Declares
     json_response(status, body)
 }
 
-async fn convert(State(state): State<WebhookState>, json: DeclaresJson, body: Bytes) -> Response {
+async fn convert(State(state): State<Arc<WebhookState>>, json: DeclaresJson, body: Bytes) -> Response {
     if !json.0 {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     }
