@@ -6,6 +6,7 @@
 #
 #   bench/loadtest.sh                      # defaults below
 #   CONNECTIONS="32" ROUNDS=5 bench/loadtest.sh
+#   PIN=1 bench/loadtest.sh                # server on CPU 0 (one worker), generators on CPU 1
 #
 # Tools: wrk (closed-loop peak throughput and latency) and oha (fixed-rate latency); both are
 # installed when missing (apt-get install wrk, cargo install oha).
@@ -21,6 +22,17 @@ RATE_FRACTION=${RATE_FRACTION:-0.8}      # fixed rate as a fraction of our peak 
 STARTS=${STARTS:-5}                      # start-to-serving measurements (fresh certificates each)
 FIXTURE=${FIXTURE:-webhooks/admission/mcpserverentries/create-typical.request.json}
 # BIN=path/to/mcp-operator measures that binary instead of building target/release/mcp-operator.
+# PIN=1 keeps the server and the load generator off each other's core (taskset), so the ratio is
+# that of the server's own CPU per request rather than of two programs sharing the cores.
+PIN=${PIN:-}
+SERVER_CPU=()
+GENERATOR_CPU=()
+SERVER_FLAGS=()
+if [ -n "$PIN" ]; then
+    SERVER_CPU=(taskset -c 0)
+    GENERATOR_CPU=(taskset -c 1)
+    SERVER_FLAGS=(--webhook-workers 1)
+fi
 OURS=/validate/mcpserverentries
 CEILING=/ceiling
 
@@ -62,8 +74,8 @@ start_server() { # starts serve with fresh certificates; sets PID and START_MS (
     rm -rf "$WORK/certs"
     local begin end
     begin=$(date +%s%N)
-    "$BIN" serve --cert-dir "$WORK/certs" --webhook-addr "127.0.0.1:$WEBHOOK_PORT" \
-        --admin-addr "127.0.0.1:$ADMIN_PORT" --bench-ceiling >>"$WORK/serve.log" 2>&1 &
+    "${SERVER_CPU[@]}" "$BIN" serve --cert-dir "$WORK/certs" --webhook-addr "127.0.0.1:$WEBHOOK_PORT" \
+        --admin-addr "127.0.0.1:$ADMIN_PORT" --bench-ceiling "${SERVER_FLAGS[@]}" >>"$WORK/serve.log" 2>&1 &
     PID=$!
     until [ "$(post_once "$OURS")" = 200 ]; do
         kill -0 "$PID" 2>/dev/null || { log "serve exited:"; cat "$WORK/serve.log" >&2; exit 1; }
@@ -80,9 +92,9 @@ stop_server() {
 
 run_wrk() { # path connections seconds -> "req/s p50_ms p99_ms server_cpu_us/req wrk_cpu_us/req"
     local path=$1 connections=$2 seconds=$3 threads=2 before after result wrk_cpu
-    [ "$connections" -ge 2 ] || threads=1
+    [ "$connections" -ge 2 ] && [ -z "$PIN" ] || threads=1
     before=$(cpu_ticks "$PID")
-    result=$( { TIMEFORMAT='WRKCPU %U %S'; time BODY_FILE=$BODY wrk -t"$threads" -c"$connections" \
+    result=$( { TIMEFORMAT='WRKCPU %U %S'; time BODY_FILE=$BODY "${GENERATOR_CPU[@]}" wrk -t"$threads" -c"$connections" \
         -d"${seconds}s" -s bench/post.lua "https://127.0.0.1:$WEBHOOK_PORT$path"; } 2>&1 |
         awk '$1 == "RESULT" || $1 == "WRKCPU"' | sort | tr '\n' ' ')
     after=$(cpu_ticks "$PID")
@@ -98,7 +110,7 @@ run_wrk() { # path connections seconds -> "req/s p50_ms p99_ms server_cpu_us/req
 run_oha() { # path connections seconds [rate] -> "achieved_req/s p50_ms p99_ms"; no rate: closed loop
     local rate=()
     [ -z "${4:-}" ] || rate=(-q "$4" --latency-correction)
-    oha --no-tui --output-format json -z "${3}s" -c "$2" "${rate[@]}" --insecure \
+    "${GENERATOR_CPU[@]}" oha --no-tui --output-format json -z "${3}s" -c "$2" "${rate[@]}" --insecure \
         --http-version 1.1 -m POST -T application/json -D "$BODY" "https://127.0.0.1:$WEBHOOK_PORT$1" 2>/dev/null |
         python3 -c 'import json, sys
 r = json.load(sys.stdin)
@@ -123,7 +135,7 @@ ADMIN_PORT=$(free_port)
 PID=
 
 LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
-log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "machine: $(nproc) cores${PIN:+ (pinned: server CPU 0, generator CPU 1)}, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 log "body: $(wc -c <"$BODY") bytes from $FIXTURE; ${DURATION}s per run, $ROUNDS rounds"
 
 starts=()
