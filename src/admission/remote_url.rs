@@ -359,9 +359,10 @@ mod tests {
             [UrlProblem::Blocked("is a blocked name (kubernetes.default.svc.corp.local)".into())],
             "a subdomain of the API server's name, whatever its case and trailing dot"
         );
-        assert_eq!(problems("http://notkubernetes.default.svc.corp.local/"), [UrlProblem::Private(
-            "is a cluster-internal name (*.corp.local)".into()
-        )]);
+        assert_eq!(
+            problems("http://notkubernetes.default.svc.corp.local/"),
+            [UrlProblem::Private("is a cluster-internal name (*.corp.local)".into())]
+        );
         assert!(!is_cluster_api("kubernetes.default.svc.corp.local", ""), "no domain, no in-cluster name");
     }
 
