@@ -8,6 +8,7 @@
 #   CONNECTIONS=8 ROUNDS=10 DURATION=5 bench/ab.sh A B C
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 [ $# -ge 1 ] || { echo "usage: $0 BINARY..." >&2; exit 2; }
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-4}
@@ -18,12 +19,12 @@ WORK=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 BODY=$WORK/body.json
-python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' \
-    "$FIXTURE" >"$BODY"
+compact_json "$FIXTURE" "$BODY"
+BINS=("$@")
 HZ=$(getconf CLK_TCK)
 PORTS=()
-for i in $(seq 0 $(($# - 1))); do
-    bin=${*:$((i + 1)):1}
+for i in "${!BINS[@]}"; do
+    bin=${BINS[$i]}
     port=$((20000 + RANDOM % 30000))
     "$bin" serve --cert-dir "$WORK/certs$i" --webhook-addr "127.0.0.1:$port" \
         --admin-addr "127.0.0.1:$((port + 1))" --bench-ceiling >"$WORK/serve$i.log" 2>&1 &
@@ -37,15 +38,15 @@ done
 
 run() { # index path -> "req/s server_cpu_us/req"
     local pid=${PIDS[$1]} before after result
-    before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    before=$(cpu_ticks "$pid")
     result=$(BODY_FILE=$BODY wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/post.lua \
         "https://127.0.0.1:${PORTS[$1]}$2" | awk '$1 == "RESULT"')
-    after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    after=$(cpu_ticks "$pid")
     read -r _ requests micros _ <<<"$result"
     awk -v n="$requests" -v us="$micros" -v t=$((after - before)) -v hz="$HZ" \
         'BEGIN { printf "%.0f %.1f\n", n / (us / 1e6), t / hz * 1e6 / n }'
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
 declare -A rps cpu
 for i in "${!PIDS[@]}"; do run "$i" /validate/mcpserverentries >/dev/null; done
@@ -61,9 +62,9 @@ done
 echo "| binary | ceiling req/s | ours req/s | ratio | server CPU µs/req (ceiling) |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 for i in "${!PIDS[@]}"; do
-    cr=$(median <<<"${rps[$i/ceiling]}")
-    or=$(median <<<"${rps[$i/validate/mcpserverentries]}")
-    awk -v b="${*:$((i + 1)):1}" -v cr="$cr" -v or="$or" -v oc="$(median <<<"${cpu[$i/validate/mcpserverentries]}")" \
-        -v cc="$(median <<<"${cpu[$i/ceiling]}")" \
+    cr=$(med "${rps[$i/ceiling]}")
+    or=$(med "${rps[$i/validate/mcpserverentries]}")
+    awk -v b="${BINS[$i]}" -v cr="$cr" -v or="$or" -v oc="$(med "${cpu[$i/validate/mcpserverentries]}")" \
+        -v cc="$(med "${cpu[$i/ceiling]}")" \
         'BEGIN { printf "| `%s` | %.0f | %.0f | %.0f %% | %.1f (%.1f) |\n", b, cr, or, 100 * or / cr, oc, cc }'
 done

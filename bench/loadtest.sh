@@ -12,6 +12,7 @@
 # installed when missing (apt-get install wrk, cargo install oha).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/common.sh
 
 CONNECTIONS=${CONNECTIONS:-"1 8 32 64"}
 DURATION=${DURATION:-10}                 # seconds per measured run
@@ -60,9 +61,7 @@ free_port() {
     done
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 status_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 
 post_once() { # path -> HTTP status of one POST of the body
@@ -127,9 +126,7 @@ HZ=$(getconf CLK_TCK)
 WORK=$(mktemp -d)
 trap 'stop_server 2>/dev/null; rm -rf "$WORK"' EXIT
 BODY=$WORK/body.json
-# The API server sends compact JSON.
-python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' \
-    "$FIXTURE" >"$BODY"
+compact_json "$FIXTURE" "$BODY"
 WEBHOOK_PORT=$(free_port)
 ADMIN_PORT=$(free_port)
 PID=

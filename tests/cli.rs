@@ -114,6 +114,9 @@ fn user_errors_are_one_line_with_exit_code_2() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot read /nonexistent.yaml"));
     assert_eq!(run(&["serve", "--no-such-flag"]).status.code(), Some(2));
+    let no_workers = run(&["serve", "--webhook-workers", "0"]);
+    assert_eq!(no_workers.status.code(), Some(2), "a listener needs at least one worker");
+    assert!(String::from_utf8_lossy(&no_workers.stderr).contains("--webhook-workers"));
     assert_eq!(run(&["convert", "--to", "v2", "x"]).status.code(), Some(2));
 }
 

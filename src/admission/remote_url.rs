@@ -25,6 +25,9 @@ const BLOCKED_NAMES: [&str; 6] = [
     "metadata",
 ];
 
+/// The API server's Service name; under the cluster domain it is blocked too, whatever the domain.
+const CLUSTER_API_SERVICE: &str = "kubernetes.default.svc";
+
 fn nets(cidrs: &[&str]) -> Vec<IpNet> {
     cidrs.iter().filter_map(|c| c.parse().ok()).collect()
 }
@@ -111,15 +114,15 @@ impl RemoteUrlPolicy {
     fn judge_name(&self, raw: &str) -> HostVerdict {
         let name = normalize_name(raw);
         let name = name.as_ref();
-        let matched = match BLOCKED_NAMES.iter().find(|b| name_matches(name, b)) {
-            Some(builtin) => Some(Cow::Borrowed(*builtin)),
-            None if is_cluster_api(name, &self.cluster_domain) => {
-                Some(Cow::Owned(format!("kubernetes.default.svc.{}", self.cluster_domain)))
-            }
-            None => self.deny_hosts.iter().find(|b| name_matches(name, b)).map(|b| Cow::Borrowed(b.as_str())),
-        };
-        if let Some(matched) = matched {
-            return HostVerdict::Blocked(format!("is a blocked name ({matched})"));
+        let blocked = |matched: &str| HostVerdict::Blocked(format!("is a blocked name ({matched})"));
+        if let Some(builtin) = BLOCKED_NAMES.iter().find(|b| name_matches(name, b)) {
+            return blocked(builtin);
+        }
+        if is_cluster_api(name, &self.cluster_domain) {
+            return blocked(&format!("{CLUSTER_API_SERVICE}.{}", self.cluster_domain));
+        }
+        if let Some(denied) = self.deny_hosts.iter().find(|b| name_matches(name, b)) {
+            return blocked(denied);
         }
         if name_matches(name, &self.cluster_domain) {
             return HostVerdict::Private(format!("is a cluster-internal name (*.{})", self.cluster_domain));
@@ -142,7 +145,7 @@ fn normalize_name(name: &str) -> Cow<'_, str> {
 fn is_cluster_api(name: &str, cluster_domain: &str) -> bool {
     name.strip_suffix(cluster_domain)
         .and_then(|rest| rest.strip_suffix('.'))
-        .is_some_and(|rest| name_matches(rest, "kubernetes.default.svc"))
+        .is_some_and(|rest| name_matches(rest, CLUSTER_API_SERVICE))
 }
 
 /// `name` equals `suffix` or is a subdomain of it.

@@ -72,9 +72,8 @@ pub async fn serve(
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
         let executor = workers.executor();
-        workers.spawn_connection(move |assigned| async move {
+        workers.spawn_connection(async move {
             let _permit = permit;
-            let _assigned = assigned;
             let stream = match TcpStream::from_std(stream) {
                 Ok(stream) => stream,
                 Err(err) => {

@@ -31,7 +31,7 @@ pub struct Workers {
 }
 
 /// One worker's claim on a connection: counts it as open until dropped.
-pub struct Assigned {
+struct Assigned {
     workers: Arc<[Worker]>,
     index: usize,
 }
@@ -65,30 +65,18 @@ impl Workers {
         Ok(Workers { workers: workers.into(), threads, stop, next: Arc::new(AtomicUsize::new(0)) })
     }
 
-    /// How many serving threads there are.
-    pub fn len(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Always false: there is at least one worker.
-    pub fn is_empty(&self) -> bool {
-        self.workers.is_empty()
-    }
-
-    /// Runs a connection's task on the worker with the fewest open connections; the task holds the
-    /// claim until it ends.
-    pub fn spawn_connection<F, Fut>(&self, connection: F)
-    where
-        F: FnOnce(Assigned) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    /// Runs a connection's task on the worker with the fewest open connections, where it counts as
+    /// open until it ends. The task is first polled on that worker's thread, so the sockets it
+    /// registers belong to that worker's I/O driver.
+    pub fn spawn_connection(&self, connection: impl Future<Output = ()> + Send + 'static) {
         let index =
             (0..self.workers.len()).min_by_key(|&i| self.workers[i].open.load(Ordering::Relaxed)).unwrap_or_default();
         self.workers[index].open.fetch_add(1, Ordering::Relaxed);
         let assigned = Assigned { workers: self.workers.clone(), index };
-        // The task is built on the worker's own thread, so the sockets it opens register with that
-        // worker's I/O driver.
-        self.workers[index].handle.spawn(async move { connection(assigned).await });
+        self.workers[index].handle.spawn(async move {
+            let _assigned = assigned;
+            connection.await;
+        });
     }
 
     /// An executor for the tasks hyper spawns (HTTP/2 streams), spread over the workers in turn.
@@ -142,17 +130,16 @@ mod tests {
     #[test]
     fn connections_go_to_the_worker_with_the_fewest_open() {
         let workers = Workers::start("t", 2).expect("workers");
-        assert_eq!(workers.len(), 2);
+        assert_eq!(workers.workers.len(), 2);
         let (release, held) = tokio::sync::watch::channel(false);
         let seen = Arc::new(Mutex::new(Vec::new()));
         for _ in 0..4 {
             let (seen, mut held) = (seen.clone(), held.clone());
             let (started, ran) = std::sync::mpsc::channel();
-            workers.spawn_connection(move |assigned| async move {
+            workers.spawn_connection(async move {
                 seen.lock().expect("lock").push(thread_name());
                 started.send(()).expect("send");
                 let _ = held.wait_for(|released| *released).await;
-                drop(assigned);
             });
             ran.recv_timeout(Duration::from_secs(5)).expect("the connection task ran");
         }
@@ -170,15 +157,14 @@ mod tests {
         let (started, ran) = std::sync::mpsc::channel();
         let mut held_clone = held.clone();
         let first_started = started.clone();
-        workers.spawn_connection(move |assigned| async move {
+        workers.spawn_connection(async move {
             first_started.send(thread_name()).expect("send");
             let _ = held_clone.wait_for(|released| *released).await;
-            drop(assigned);
         });
         let busy = ran.recv_timeout(Duration::from_secs(5)).expect("first ran");
         // A short connection on the other worker, which closes at once.
         let closed_started = started.clone();
-        workers.spawn_connection(move |_assigned| async move {
+        workers.spawn_connection(async move {
             closed_started.send(thread_name()).expect("send");
         });
         let other = ran.recv_timeout(Duration::from_secs(5)).expect("second ran");
@@ -189,7 +175,7 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the claim was not released");
             std::thread::sleep(Duration::from_millis(1));
         }
-        workers.spawn_connection(move |_assigned| async move {
+        workers.spawn_connection(async move {
             started.send(thread_name()).expect("send");
         });
         assert_eq!(ran.recv_timeout(Duration::from_secs(5)).expect("third ran"), other);

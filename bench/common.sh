@@ -1,0 +1,13 @@
+# Helpers shared by bench/loadtest.sh and bench/ab.sh (sourced, not run).
+
+# numbers, one per line -> their median ("nan" for none)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# pid -> user + system CPU ticks the process has used
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# fixture out: the JSON of fixture, compacted as the API server sends it
+compact_json() {
+    python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' \
+        "$1" >"$2"
+}
