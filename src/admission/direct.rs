@@ -5,10 +5,11 @@
 //! [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the same.
 //!
 //! Accepting exactly what `Value` accepts: every member this path does not keep (unread review
-//! fields, `oldObject`, `managedFields`, `ownerReferences`, unknown keys of the review, the object
-//! and its metadata) is read as [`Checked`], which applies the checks a `Value` parse applies
-//! (number range, escapes, depth) without building anything; the members it keeps are decoded by
-//! the same parser with the same checks. Duplicate keys keep the last value, as `Value` does.
+//! fields, `oldObject`, `fieldsV1`, unknown keys of the review, the object and its metadata) is read
+//! as [`Skipped`]: its text is scanned without building anything, and held to the checks a `Value`
+//! parse applies (number range, escapes, depth); the members it keeps are decoded by the same parser
+//! with the same checks. Duplicate keys keep the last value, as `Value` does. Where a check cannot
+//! be settled cheaply the review goes to the loose path, which answers it as before.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::review::{REVIEW_API_VERSION, Reviewed};
@@ -27,7 +29,7 @@ use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 /// A JSON object read member by member: [`Members::member`] reads the members it knows, every other
-/// member is read as [`Checked`].
+/// member is read as [`Skipped`].
 trait Members<'de>: Default {
     /// Reads the value of `key` from `map` and returns `true`, or returns `false` for a key it
     /// does not know without reading anything.
@@ -47,7 +49,7 @@ impl<'de, T: Members<'de>> Visitor<'de> for MembersVisitor<T> {
         let mut out = T::default();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             if !out.member(&key.0, &mut map)? {
-                map.next_value::<Checked>()?;
+                map.next_value::<Skipped>()?;
             }
         }
         Ok(out)
@@ -235,7 +237,7 @@ impl From<Metadata> for ObjectMeta {
 struct ManagedFields {
     _api_version: Option<IsStr>,
     _fields_type: Option<IsStr>,
-    _fields_v1: Option<Checked>,
+    _fields_v1: Option<Skipped>,
     _manager: Option<IsStr>,
     _operation: Option<IsStr>,
     _subresource: Option<IsStr>,
@@ -377,11 +379,19 @@ fn with_decoded_review<T: Admit, R>(
     if !T::READS_RAW {
         return then(request_of(serde_json::from_str(body).ok()?)?, None);
     }
-    let mut request = request_of(serde_json::from_str::<Envelope<Value>>(body).ok()?)?;
-    let raw = request.object.take();
-    let object = match &raw {
-        Some(object) => Some(DecodedOf::<T>::deserialize(object).ok()?),
-        None => None,
+    // The object's text is read twice, as a `Value` for the checks and as the typed object. Both
+    // parses start at the object, three levels down in the body, so its nesting is held to what a
+    // parse of the whole body allows.
+    let mut request = request_of(serde_json::from_str::<Envelope<&RawValue>>(body).ok()?)?;
+    let text = request.object.take().map(RawValue::get);
+    let (object, raw) = match text {
+        Some(text) if text != "null" => {
+            if !nesting_within(text, MAX_DEPTH - OBJECT_LEVEL) {
+                return None;
+            }
+            (Some(serde_json::from_str::<DecodedOf<'_, T>>(text).ok()?), Some(serde_json::from_str(text).ok()?))
+        }
+        _ => (None, None),
     };
     let request = EnvelopeRequest {
         uid: request.uid,
@@ -456,6 +466,83 @@ fn answer<T: Admit>(
     };
     let decision = decide_direct(mode, direct, policy, cluster)?;
     Some(Reviewed::new(kind, uid.0.into_owned(), operation_text, namespace, name, decision))
+}
+
+/// How deeply a `Value` parse of the body nests arrays and objects at most (`serde_json`'s limit).
+const MAX_DEPTH: usize = 127;
+
+/// The level of the review's object in the body (review, request, object).
+const OBJECT_LEVEL: usize = 3;
+
+/// The deepest level at which a [`Skipped`] value's container sits (the members of a
+/// `managedFields` entry: review, request, object, metadata, list, entry).
+const DEEPEST_SKIP_LEVEL: usize = 6;
+
+/// A JSON value that is not kept: its text is borrowed from the body (read without building
+/// anything) and held to the checks a `Value` parse of it applies. Most values settle on a scan of
+/// their text; the rest, with escapes or exponents or very long numbers, are parsed again as
+/// [`Checked`].
+#[derive(Default)]
+struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
+        if passes_value_checks(raw.get(), MAX_DEPTH - DEEPEST_SKIP_LEVEL) {
+            Ok(Skipped)
+        } else {
+            Err(de::Error::custom("a value that a full parse rejects"))
+        }
+    }
+}
+
+/// Whether `text`, one JSON value as `serde_json` read it without looking inside (its syntax is
+/// checked, nothing else), also passes what a `Value` parse checks: nesting at most `depth` levels,
+/// escapes that decode, numbers within `f64` range.
+fn passes_value_checks(text: &str, depth: usize) -> bool {
+    if !nesting_within(text, depth) {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    // A number can leave `f64` range only with an exponent or 309 digits or more.
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    let exponent = memchr::memchr2_iter(b'e', b'E', bytes).any(|at| at > 0 && bytes[at - 1].is_ascii_digit());
+    if !exponent && digits < 309 && memchr::memchr(b'\\', bytes).is_none() {
+        return true;
+    }
+    serde_json::from_str::<Checked>(text).is_ok()
+}
+
+/// Whether the arrays and objects of `text` (one JSON value) nest at most `depth` levels.
+fn nesting_within(text: &str, depth: usize) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.iter().filter(|&&b| b == b'{' || b == b'[').count() <= depth {
+        return true;
+    }
+    let (mut level, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                level += 1;
+                if level > depth {
+                    return false;
+                }
+            }
+            b'}' | b']' => level = level.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Any JSON value, checked as a `Value` parse checks it and dropped.
@@ -711,6 +798,13 @@ mod tests {
             ),
             ("managedFields time not a time", replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"yesterday""#)),
             ("deep nesting in fieldsV1", replace(r#""f:team":{}"#, &format!(r#""f:team":{deep}"#))),
+            ("escapes in fieldsV1", replace(r#""f:team":{}"#, r#""f:te\u0061m":{"\n":"\\"}"#)),
+            ("exponent-like keys in fieldsV1", replace(r#""f:team":{}"#, r#""f:v1e5":{"x":2E3}"#)),
+            (
+                "a long number in an unread field",
+                replace(r#""dryRun":false"#, &format!(r#""dryRun":1{}"#, "0".repeat(400))),
+            ),
+            ("brackets in unread strings", replace(r#""dryRun":false"#, &format!(r#""dryRun":"{}""#, "[".repeat(300)))),
             // The object sits three levels down: 125 more is the deepest a `Value` of the body takes.
             ("nesting at the depth limit", replace(r#""generation":1,"#, &nested_member(125))),
             ("nesting past the depth limit", replace(r#""generation":1,"#, &nested_member(126))),
@@ -744,6 +838,53 @@ mod tests {
             );
         }
         assert!(direct >= 10, "the direct path answered only {direct} of these");
+    }
+
+    #[test]
+    fn skipped_text_passes_exactly_what_a_value_parse_passes() {
+        let nested = |levels: usize, inner: &str| format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels));
+        let mut texts: Vec<String> = [
+            "1",
+            "-0.5",
+            "1e300",
+            "1E308",
+            "1e400",
+            "-1e999",
+            "1.5e-400",
+            r#""v1e5""#,
+            r#"{"f:e1":{},"k8se":"2e"}"#,
+            r#""\u0041\n""#,
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            r#"{"a\"b":"\\"}"#,
+            r#"["[[[[[[","{{{{"]"#,
+            r#"{"k\ud800":1}"#,
+        ]
+        .map(String::from)
+        .to_vec();
+        texts.push(format!("1{}", "0".repeat(300)));
+        texts.push(format!("1{}", "0".repeat(400)));
+        texts.push(format!("[{}]", vec!["123456789"; 40].join(",")));
+        texts.push(format!("0.{}", "1".repeat(400)));
+        texts.push(nested(127, "1"));
+        texts.push(nested(128, "1"));
+        texts.push(nested(127, r#""]]]""#));
+        texts.push(format!(r#"[{}]"#, vec![r#"{"x":[]}"#; 100].join(",")));
+        texts.push(format!(r#"["{}",{}]"#, "[".repeat(200), nested(20, "1")));
+        for text in &texts {
+            assert!(serde_json::from_str::<&RawValue>(text).is_ok(), "{text}");
+            let value = serde_json::from_str::<Value>(text).is_ok();
+            assert_eq!(passes_value_checks(text, MAX_DEPTH), value, "{text}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings() {
+        assert!(nesting_within("[[1]]", 2));
+        assert!(!nesting_within("[[1]]", 1));
+        assert!(nesting_within(r#"["[[[","\"[[["]"#, 1));
+        assert!(!nesting_within(r#"[{"a":[["\\"]]}]"#, 3));
+        assert!(nesting_within(r#"[{"a":["\\",[]]}]"#, 4));
     }
 
     /// A metadata member nested `levels` arrays deep, then `"generation":1,`.
