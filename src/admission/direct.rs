@@ -500,49 +500,70 @@ impl<'de> Deserialize<'de> for Skipped {
 /// checked, nothing else), also passes what a `Value` parse checks: nesting at most `depth` levels,
 /// escapes that decode, numbers within `f64` range.
 fn passes_value_checks(text: &str, depth: usize) -> bool {
-    if !nesting_within(text, depth) {
-        return false;
+    match scan(text.as_bytes(), depth) {
+        Scan::Clean => true,
+        Scan::Unsettled => serde_json::from_str::<Checked>(text).is_ok(),
+        Scan::TooDeep => false,
     }
-    let bytes = text.as_bytes();
-    // A number can leave `f64` range only with an exponent or 309 digits or more.
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    let exponent = memchr::memchr2_iter(b'e', b'E', bytes).any(|at| at > 0 && bytes[at - 1].is_ascii_digit());
-    if !exponent && digits < 309 && memchr::memchr(b'\\', bytes).is_none() {
-        return true;
-    }
-    serde_json::from_str::<Checked>(text).is_ok()
 }
 
 /// Whether the arrays and objects of `text` (one JSON value) nest at most `depth` levels.
 fn nesting_within(text: &str, depth: usize) -> bool {
-    let bytes = text.as_bytes();
-    if bytes.iter().filter(|&&b| b == b'{' || b == b'[').count() <= depth {
-        return true;
-    }
-    let (mut level, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    !matches!(scan(text.as_bytes(), depth), Scan::TooDeep)
+}
+
+/// What a scan of well-formed JSON text found.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan {
+    /// Nothing a `Value` parse could refuse.
+    Clean,
+    /// An escape, an exponent or a number of 309 digits or more: the text needs a real parse to
+    /// tell (nesting is within the limit).
+    Unsettled,
+    /// Nested deeper than the limit.
+    TooDeep,
+}
+
+/// Scans well-formed JSON text for what a `Value` parse checks beyond syntax: string contents are
+/// skipped in vectorised jumps to the next quote or backslash, and only the bytes between strings
+/// are looked at one by one.
+fn scan(text: &[u8], depth: usize) -> Scan {
+    let (mut at, mut level, mut unsettled) = (0, 0usize, false);
+    while let Some(&byte) = text.get(at) {
+        match byte {
+            b'"' => {
+                at += 1;
+                // To the closing quote, over escapes (a backslash and the byte after it).
+                while let Some(offset) = memchr::memchr2(b'"', b'\\', &text[at..]) {
+                    at += offset + 1;
+                    if text[at - 1] == b'"' {
+                        break;
+                    }
+                    unsettled = true;
+                    at += 1;
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 level += 1;
                 if level > depth {
-                    return false;
+                    return Scan::TooDeep;
                 }
+                at += 1;
             }
-            b'}' | b']' => level = level.saturating_sub(1),
-            _ => {}
+            b'}' | b']' => {
+                level = level.saturating_sub(1);
+                at += 1;
+            }
+            b'0'..=b'9' => {
+                let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+                at += digits;
+                // Past `f64` only with an exponent or 309 digits; a fraction starts a new run.
+                unsettled |= digits >= 309 || matches!(text.get(at), Some(b'e' | b'E'));
+            }
+            _ => at += 1,
         }
     }
-    true
+    if unsettled { Scan::Unsettled } else { Scan::Clean }
 }
 
 /// Any JSON value, checked as a `Value` parse checks it and dropped.
@@ -876,6 +897,24 @@ mod tests {
             let value = serde_json::from_str::<Value>(text).is_ok();
             assert_eq!(passes_value_checks(text, MAX_DEPTH), value, "{text}");
         }
+    }
+
+    #[test]
+    fn the_scan_settles_plain_text_and_leaves_the_rest_to_a_parse() {
+        for (text, expected) in [
+            (r#"{"uid":"5f3e2e1a","n":[1,-2.5,"1e5"],"t":true}"#, Scan::Clean),
+            (r#"{"f:v1e5":{},"k":"[[[{"}"#, Scan::Clean),
+            (r#"[1e5]"#, Scan::Unsettled),
+            (r#"[0.5E-3]"#, Scan::Unsettled),
+            (r#"{"k":"a\"b"}"#, Scan::Unsettled),
+            (r#"["\\",[[]]]"#, Scan::Unsettled),
+            (r#"["\\",[[]]]"#, Scan::Unsettled),
+        ] {
+            assert_eq!(scan(text.as_bytes(), 3), expected, "{text}");
+        }
+        assert_eq!(scan(br#"["\\",[[[]]]]"#, 3), Scan::TooDeep);
+        assert_eq!(scan(format!("[{}]", "9".repeat(308)).as_bytes(), 3), Scan::Clean);
+        assert_eq!(scan(format!("[{}]", "9".repeat(309)).as_bytes(), 3), Scan::Unsettled);
     }
 
     #[test]

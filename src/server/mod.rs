@@ -134,11 +134,7 @@ pub async fn start(options: ServerOptions) -> std::io::Result<RunningServer> {
     let webhook_addr = webhook_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = options.shutdown;
-    let state = webhooks::WebhookState {
-        policy: Arc::new(options.policy),
-        cluster: options.cluster,
-        metrics: options.metrics.clone(),
-    };
+    let state = webhooks::WebhookState::new(options.policy, options.cluster, options.metrics.clone());
     let router = webhooks::router(state, options.limits, options.bench_ceiling);
     let workers = workers::Workers::start("webhook", options.workers)?;
     let webhook_task =

@@ -10,13 +10,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
 use super::Limits;
 use crate::admission::engine::Mode;
 use crate::admission::review::{self, Reviewed};
-use crate::admission::{ClusterView, Findings, RemoteUrlPolicy, kind_for_plural};
+use crate::admission::{AdmissionKind, ClusterView, Findings, RemoteUrlPolicy};
 use crate::conversion::{self, ObjectTally, ReviewOutcome, ServedVersion};
 use crate::metrics::{AdmissionLabels, ConversionLabels, EndpointLabels, FindingLabels, Metrics};
 
@@ -24,11 +26,72 @@ use crate::metrics::{AdmissionLabels, ConversionLabels, EndpointLabels, FindingL
 const INLINE_BODY_LIMIT: usize = 256 * 1024;
 
 /// What the handlers share.
-#[derive(Clone)]
 pub struct WebhookState {
-    pub policy: Arc<RemoteUrlPolicy>,
-    pub cluster: Arc<dyn ClusterView>,
-    pub metrics: Arc<Metrics>,
+    policy: RemoteUrlPolicy,
+    cluster: Arc<dyn ClusterView>,
+    metrics: Arc<Metrics>,
+    series: AnsweredSeries,
+}
+
+impl WebhookState {
+    pub fn new(policy: RemoteUrlPolicy, cluster: Arc<dyn ClusterView>, metrics: Arc<Metrics>) -> Self {
+        let series = AnsweredSeries::new(&metrics);
+        WebhookState { policy, cluster, metrics, series }
+    }
+}
+
+const MODES: [Mode; 2] = [Mode::Validate, Mode::Mutate];
+const OUTCOMES: [&str; 3] = ["allowed", "denied", "patched"];
+
+fn endpoint_label(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Validate => "validate",
+        Mode::Mutate => "mutate",
+    }
+}
+
+/// The series a well-formed review is counted in, looked up once at start: the per-request lookup
+/// in a metric family hashes the labels and takes a lock.
+struct AnsweredSeries {
+    /// By mode, kind and outcome (`OUTCOMES`), all with code 200.
+    answered: [[[Counter; OUTCOMES.len()]; AdmissionKind::ALL.len()]; MODES.len()],
+    /// By mode.
+    durations: [Histogram; MODES.len()],
+}
+
+impl AnsweredSeries {
+    fn new(metrics: &Metrics) -> Self {
+        let answered = MODES.map(|mode| {
+            AdmissionKind::ALL.map(|kind| {
+                OUTCOMES.map(|outcome| {
+                    let labels =
+                        AdmissionLabels { endpoint: endpoint_label(mode), kind: kind.kind(), outcome, code: 200 };
+                    metrics.admission_requests.get_or_create(&labels).clone()
+                })
+            })
+        });
+        let durations = MODES.map(|mode| {
+            metrics.admission_duration.get_or_create(&EndpointLabels { endpoint: endpoint_label(mode) }).clone()
+        });
+        AnsweredSeries { answered, durations }
+    }
+
+    fn answered(&self, mode: Mode, kind: AdmissionKind, outcome: &str) -> Option<&Counter> {
+        let outcome = OUTCOMES.iter().position(|o| *o == outcome)?;
+        let kind = AdmissionKind::ALL.iter().position(|k| *k == kind)?;
+        Some(&self.answered[mode_index(mode)][kind][outcome])
+    }
+
+    fn duration(&self, mode: Mode) -> &Histogram {
+        &self.durations[mode_index(mode)]
+    }
+}
+
+fn mode_index(mode: Mode) -> usize {
+    match mode {
+        Mode::Validate => 0,
+        Mode::Mutate => 1,
+    }
 }
 
 /// A fixed allowed AdmissionReview: what `/ceiling` answers without looking at the request.
@@ -36,9 +99,21 @@ pub const CEILING_RESPONSE: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind"
 
 /// The webhook routes; `ceiling` adds `POST /ceiling` for the load test (`serve --bench-ceiling`).
 pub fn router(state: WebhookState, limits: Limits, ceiling: bool) -> Router {
-    let routes = Router::new()
-        .route("/validate/{plural}", post(validate))
-        .route("/mutate/{plural}", post(mutate))
+    // A route per kind, so the handler knows its kind without extracting and matching the path;
+    // `{plural}` catches the rest.
+    let mut routes = Router::new();
+    for kind in AdmissionKind::ALL {
+        let validate =
+            move |state: Shared, json: DeclaresJson, body: Bytes| admission(state, Mode::Validate, kind, json, body);
+        let mutate =
+            move |state: Shared, json: DeclaresJson, body: Bytes| admission(state, Mode::Mutate, kind, json, body);
+        routes = routes
+            .route(&format!("/validate/{}", kind.plural()), post(validate))
+            .route(&format!("/mutate/{}", kind.plural()), post(mutate));
+    }
+    let routes = routes
+        .route("/validate/{plural}", post(unknown_plural))
+        .route("/mutate/{plural}", post(unknown_plural))
         .route("/convert", post(convert));
     let routes = if ceiling { routes.route("/ceiling", post(fixed_response)) } else { routes };
     routes
@@ -84,23 +159,16 @@ impl<S: Send + Sync> FromRequestParts<S> for DeclaresJson {
     }
 }
 
-async fn validate(state: State<Arc<WebhookState>>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
-    admission(state.0, Mode::Validate, &plural, json, body).await
+async fn unknown_plural(Path(plural): Path<String>) -> Response {
+    json_error(StatusCode::NOT_FOUND, format!("no webhook for resource {plural:?}"))
 }
 
-async fn mutate(state: State<Arc<WebhookState>>, plural: Path<String>, json: DeclaresJson, body: Bytes) -> Response {
-    admission(state.0, Mode::Mutate, &plural, json, body).await
-}
+/// The state as the handlers extract it.
+type Shared = State<Arc<WebhookState>>;
 
-async fn admission(state: Arc<WebhookState>, mode: Mode, plural: &str, json: DeclaresJson, body: Bytes) -> Response {
+async fn admission(State(state): Shared, mode: Mode, kind: AdmissionKind, json: DeclaresJson, body: Bytes) -> Response {
     let started = Instant::now();
-    let endpoint = match mode {
-        Mode::Validate => "validate",
-        Mode::Mutate => "mutate",
-    };
-    let Some(kind) = kind_for_plural(plural) else {
-        return json_error(StatusCode::NOT_FOUND, format!("no webhook for resource {plural:?}"));
-    };
+    let endpoint = endpoint_label(mode);
     if !json.0 {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     }
@@ -127,20 +195,18 @@ async fn admission(state: Arc<WebhookState>, mode: Mode, plural: &str, json: Dec
             (StatusCode::BAD_REQUEST, bad.encode(), "bad_request")
         }
     };
-    state
-        .metrics
-        .admission_requests
-        .get_or_create(&AdmissionLabels { endpoint, kind: kind.kind(), outcome, code: status.as_u16() })
-        .inc();
-    state
-        .metrics
-        .admission_duration
-        .get_or_create(&EndpointLabels { endpoint })
-        .observe(started.elapsed().as_secs_f64());
+    match state.series.answered(mode, kind, outcome).filter(|_| status == StatusCode::OK) {
+        Some(counter) => counter.inc(),
+        None => {
+            let labels = AdmissionLabels { endpoint, kind: kind.kind(), outcome, code: status.as_u16() };
+            state.metrics.admission_requests.get_or_create(&labels).inc()
+        }
+    };
+    state.series.duration(mode).observe(started.elapsed().as_secs_f64());
     json_response(status, body)
 }
 
-async fn convert(State(state): State<Arc<WebhookState>>, json: DeclaresJson, body: Bytes) -> Response {
+async fn convert(State(state): Shared, json: DeclaresJson, body: Bytes) -> Response {
     if !json.0 {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     }
