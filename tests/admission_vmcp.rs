@@ -63,7 +63,7 @@ fn call(mode: Mode, body: &[u8]) -> Value {
     let reviewed = handle(body, kind, mode, &policy, &NoCluster);
     assert_eq!(reviewed, handle_loosely(body, kind, mode, &policy, &NoCluster), "direct and loose paths differ");
     let reviewed = reviewed.expect("a well-formed review");
-    reviewed.response["response"].clone()
+    reviewed.response()["response"].clone()
 }
 
 fn validate(object: &Value) -> Value {

@@ -22,7 +22,7 @@ fn admit_everywhere(input: &[u8]) {
     for kind in AdmissionKind::ALL {
         for mode in [Mode::Validate, Mode::Mutate] {
             if let Ok(reviewed) = handle(input, kind, mode, &policy, &NoCluster) {
-                assert!(reviewed.response["response"]["uid"].is_string(), "a review always echoes a uid");
+                assert!(reviewed.response()["response"]["uid"].is_string(), "a review always echoes a uid");
             }
         }
     }

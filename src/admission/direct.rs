@@ -517,8 +517,8 @@ fn nesting_within(text: &str, depth: usize) -> bool {
 enum Scan {
     /// Nothing a `Value` parse could refuse.
     Clean,
-    /// An escape, an exponent or a number of 309 digits or more: the text needs a real parse to
-    /// tell (nesting is within the limit).
+    /// An escaped UTF-16 surrogate, an exponent or a number of 309 digits or more: the text needs
+    /// a real parse to tell (nesting is within the limit).
     Unsettled,
     /// Nested deeper than the limit.
     TooDeep,
@@ -533,13 +533,17 @@ fn scan(text: &[u8], depth: usize) -> Scan {
         match byte {
             b'"' => {
                 at += 1;
-                // To the closing quote, over escapes (a backslash and the byte after it).
+                // To the closing quote, over escapes (a backslash and the byte after it). Of the
+                // escapes the syntax check lets through, only a `\u` of a UTF-16 surrogate (`D800`
+                // to `DFFF`) can fail to decode, when it is not half of a pair.
                 while let Some(offset) = memchr::memchr2(b'"', b'\\', &text[at..]) {
                     at += offset + 1;
                     if text[at - 1] == b'"' {
                         break;
                     }
-                    unsettled = true;
+                    if let Some([b'u', b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F']) = text.get(at..at + 3) {
+                        unsettled = true;
+                    }
                     at += 1;
                 }
             }
@@ -631,7 +635,7 @@ mod tests {
 
     use super::*;
     use crate::admission::NoCluster;
-    use crate::admission::review::{handle, handle_loosely};
+    use crate::admission::review::{encode, handle, handle_loosely};
 
     /// Every admission fixture as the API server sends it (compact) and as stored (pretty).
     fn fixtures() -> Vec<(String, Vec<u8>)> {
@@ -877,6 +881,9 @@ mod tests {
             r#""\u0041\n""#,
             r#""\ud800""#,
             r#""\udc00x""#,
+            r#""\ud83d\ude00""#,
+            r#""\\ud800""#,
+            r#"{"k:{\"name\":\"x\"}":{}}"#,
             r#"{"a\"b":"\\"}"#,
             r#"["[[[[[[","{{{{"]"#,
             r#"{"k\ud800":1}"#,
@@ -900,21 +907,71 @@ mod tests {
     }
 
     #[test]
+    fn answers_are_written_as_their_value_serializes() {
+        let policy = RemoteUrlPolicy::default();
+        let mut cases = fixtures();
+        let typical = compact_fixture("mcpserverentries/create-typical.request.json");
+        let odd_uid = edited(typical.as_bytes(), |r| r["request"]["uid"] = json!("a\"b\\c\u{1}\u{e9}\u{2028}"));
+        cases.push(("uid that needs escapes".into(), odd_uid));
+        let mut plain = 0;
+        for (label, body) in &cases {
+            for kind in AdmissionKind::ALL {
+                for mode in [Mode::Validate, Mode::Mutate] {
+                    let Ok(reviewed) = handle(body, kind, mode, &policy, &NoCluster) else { continue };
+                    let value = serde_json::to_vec(&reviewed.response()).expect("json");
+                    assert_eq!(
+                        String::from_utf8(encode(&reviewed)).expect("utf-8"),
+                        String::from_utf8(value).expect("utf-8"),
+                        "{label}"
+                    );
+                    plain += usize::from(reviewed.summary.allowed && reviewed.summary.findings.iter().next().is_none());
+                }
+            }
+        }
+        assert!(plain >= 10, "only {plain} plain admissions");
+    }
+
+    #[test]
     fn the_scan_settles_plain_text_and_leaves_the_rest_to_a_parse() {
         for (text, expected) in [
             (r#"{"uid":"5f3e2e1a","n":[1,-2.5,"1e5"],"t":true}"#, Scan::Clean),
             (r#"{"f:v1e5":{},"k":"[[[{"}"#, Scan::Clean),
             (r#"[1e5]"#, Scan::Unsettled),
             (r#"[0.5E-3]"#, Scan::Unsettled),
-            (r#"{"k":"a\"b"}"#, Scan::Unsettled),
-            (r#"["\\",[[]]]"#, Scan::Unsettled),
-            (r#"["\\",[[]]]"#, Scan::Unsettled),
+            (r#"{"k":"a\"b\\\n\u0041\u2028"}"#, Scan::Clean),
+            (r#"{"k":"k:{\"name\":\"x\"}"}"#, Scan::Clean),
+            (r#"["\ud800"]"#, Scan::Unsettled),
+            (r#"["\uDC00"]"#, Scan::Unsettled),
+            (r#"["\ud83d\ude00"]"#, Scan::Unsettled),
+            (r#"["\\",[[]]]"#, Scan::Clean),
         ] {
             assert_eq!(scan(text.as_bytes(), 3), expected, "{text}");
         }
         assert_eq!(scan(br#"["\\",[[[]]]]"#, 3), Scan::TooDeep);
         assert_eq!(scan(format!("[{}]", "9".repeat(308)).as_bytes(), 3), Scan::Clean);
         assert_eq!(scan(format!("[{}]", "9".repeat(309)).as_bytes(), 3), Scan::Unsettled);
+    }
+
+    #[test]
+    fn what_the_api_server_sends_settles_on_the_scan() {
+        // managedFields keys of list items are escaped JSON (`k:{\"name\":…}`) and uids mix
+        // digits and `e`: neither needs the second parse.
+        let review: Value =
+            serde_json::from_str(&compact_fixture("mcpserverentries/create-typical.request.json")).expect("json");
+        let request = &review["request"];
+        let mut skipped: Vec<&Value> =
+            ["resource", "requestKind", "requestResource", "userInfo", "options"].map(|k| &request[k]).to_vec();
+        skipped.extend(
+            request["object"]["metadata"]["managedFields"]
+                .as_array()
+                .expect("managedFields")
+                .iter()
+                .map(|m| &m["fieldsV1"]),
+        );
+        for value in skipped {
+            let text = serde_json::to_string(value).expect("json");
+            assert_eq!(scan(text.as_bytes(), MAX_DEPTH), Scan::Clean, "{text}");
+        }
     }
 
     #[test]

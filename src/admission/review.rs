@@ -41,11 +41,12 @@ pub struct Summary {
     pub findings: Findings,
 }
 
-/// A well-formed response review and its summary.
+/// A well-formed answer to a review: its summary, and what the response review is built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reviewed {
-    pub response: Value,
     pub summary: Summary,
+    kind: AdmissionKind,
+    patch: Option<json_patch::Patch>,
 }
 
 impl Reviewed {
@@ -59,7 +60,6 @@ impl Reviewed {
         decision: Decision,
     ) -> Reviewed {
         Reviewed {
-            response: response_for(&uid, kind, &name, &decision),
             summary: Summary {
                 uid,
                 operation: operation.to_string(),
@@ -69,14 +69,34 @@ impl Reviewed {
                 patched: decision.patch.is_some(),
                 findings: decision.findings,
             },
+            kind,
+            patch: decision.patch,
         }
+    }
+
+    /// The response review.
+    pub fn response(&self) -> Value {
+        let summary = &self.summary;
+        response_for(&summary.uid, self.kind, &summary.name, &summary.findings, self.patch.as_ref())
     }
 }
 
-/// The response review, serialized as the HTTP body.
+/// The response review, serialized as the HTTP body. A plain admission (no findings, no patch),
+/// the common answer, is written straight out, byte for byte as the serialized `Value` would be.
 pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
+    if reviewed.patch.is_none() && reviewed.summary.findings.iter().next().is_none() {
+        const HEAD: &str =
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"allowed":true,"uid":"#;
+        let mut out = Vec::with_capacity(HEAD.len() + reviewed.summary.uid.len() + 8);
+        out.extend_from_slice(HEAD.as_bytes());
+        // Serializing a string into a Vec cannot fail.
+        if serde_json::to_writer(&mut out, &reviewed.summary.uid).is_ok() {
+            out.extend_from_slice(b"}}");
+            return out;
+        }
+    }
     // A `Value` with string keys always serializes.
-    serde_json::to_vec(&reviewed.response).unwrap_or_default()
+    serde_json::to_vec(&reviewed.response()).unwrap_or_default()
 }
 
 /// The typed object of the review in `body`, decoded the way `handle` decodes a plain CREATE or
@@ -202,26 +222,29 @@ fn kind_problem(request: &Value, kind: AdmissionKind) -> Option<String> {
 fn refusal(uid: String, kind: AdmissionKind, problem: &str) -> Reviewed {
     let mut findings = Findings::default();
     findings.deny("review.invalid", "", Reason::Invalid, problem.to_string());
-    let decision = Decision { findings: findings.clone(), patch: None };
-    Reviewed {
-        response: response_for(&uid, kind, "", &decision),
-        summary: Summary { uid, allowed: false, findings, ..Summary::default() },
-    }
+    Reviewed { summary: Summary { uid, allowed: false, findings, ..Summary::default() }, kind, patch: None }
 }
 
 fn line(finding: &Finding) -> String {
     if finding.field.is_empty() { finding.cause_message() } else { finding.to_string() }
 }
 
-/// Builds the response review for `decision`.
-pub fn response_for(uid: &str, kind: AdmissionKind, name: &str, decision: &Decision) -> Value {
-    let mut response = json!({ "uid": uid, "allowed": decision.allowed() });
-    let warnings: Vec<String> = decision.findings.warnings().map(line).collect();
+/// Builds the response review for a decision's findings and patch.
+pub fn response_for(
+    uid: &str,
+    kind: AdmissionKind,
+    name: &str,
+    findings: &Findings,
+    patch: Option<&json_patch::Patch>,
+) -> Value {
+    let allowed = !findings.has_denials();
+    let mut response = json!({ "uid": uid, "allowed": allowed });
+    let warnings: Vec<String> = findings.warnings().map(line).collect();
     if !warnings.is_empty() {
         response["warnings"] = json!(warnings);
     }
-    if !decision.allowed() {
-        let denials: Vec<&Finding> = decision.findings.denials().collect();
+    if !allowed {
+        let denials: Vec<&Finding> = findings.denials().collect();
         let message = denials.iter().map(|f| line(f)).collect::<Vec<_>>().join("; ");
         let causes: Vec<Value> = denials
             .iter()
@@ -236,7 +259,7 @@ pub fn response_for(uid: &str, kind: AdmissionKind, name: &str, decision: &Decis
             "details": { "name": name, "group": GROUP, "kind": kind.kind(), "causes": causes },
         });
     }
-    if let Some(patch) = &decision.patch
+    if let Some(patch) = patch
         && let Ok(bytes) = serde_json::to_vec(patch)
     {
         response["patchType"] = json!("JSONPatch");

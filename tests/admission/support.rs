@@ -167,7 +167,7 @@ impl Req {
     pub fn post(&self, mode: Mode, policy: &RemoteUrlPolicy, cluster: &dyn ClusterView) -> Outcome {
         let reviewed = handle_both_ways(&self.bytes(), self.kind, mode, policy, cluster)
             .unwrap_or_else(|e| panic!("review refused as bad request: {e}"));
-        let outcome = Outcome { review: reviewed.response };
+        let outcome = Outcome { review: reviewed.response() };
         outcome.assert_well_formed(mode);
         outcome
     }
@@ -193,7 +193,7 @@ impl Req {
 pub static POLICY: LazyLock<RemoteUrlPolicy> = LazyLock::new(RemoteUrlPolicy::default);
 
 pub fn handle_bytes(body: &[u8], kind: AdmissionKind, mode: Mode) -> Result<Value, BadReview> {
-    handle_both_ways(body, kind, mode, &POLICY, &NoCluster).map(|r| r.response)
+    handle_both_ways(body, kind, mode, &POLICY, &NoCluster).map(|r| r.response())
 }
 
 /// `review::handle`, checked against the path through a `Value` of the whole body: the direct
