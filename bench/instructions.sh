@@ -40,10 +40,10 @@ count() { # binary path -> instructions per request
     until curl -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$BODY" \
         "https://127.0.0.1:$port/ceiling"; do sleep 0.5; done
     load "$port" "$2" 3 >/dev/null
-    callgrind_control -i on "$PID" >/dev/null
+    callgrind_control -i on "$PID" >/dev/null 2>&1
     requests=$(load "$port" "$2" "$DURATION")
-    callgrind_control -i off "$PID" >/dev/null
-    callgrind_control -d "$PID" >/dev/null
+    callgrind_control -i off "$PID" >/dev/null 2>&1
+    callgrind_control -d "$PID" >/dev/null 2>&1
     kill "$PID"
     wait "$PID" 2>/dev/null || true
     PID=

@@ -5,11 +5,10 @@
 //! [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the same.
 //!
 //! Accepting exactly what `Value` accepts: every member this path does not keep (unread review
-//! fields, `oldObject`, `fieldsV1`, unknown keys of the review, the object and its metadata) is read
-//! as [`Skipped`]: its text is scanned without building anything, and held to the checks a `Value`
-//! parse applies (number range, escapes, depth); the members it keeps are decoded by the same parser
-//! with the same checks. Duplicate keys keep the last value, as `Value` does. Where a check cannot
-//! be settled cheaply the review goes to the loose path, which answers it as before.
+//! fields, `oldObject`, `managedFields`, `ownerReferences`, unknown keys of the review, the object
+//! and its metadata) is read as [`Checked`], which applies the checks a `Value` parse applies
+//! (number range, escapes, depth) without building anything; the members it keeps are decoded by
+//! the same parser with the same checks. Duplicate keys keep the last value, as `Value` does.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,7 +19,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::review::{REVIEW_API_VERSION, Reviewed};
@@ -29,7 +27,7 @@ use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 /// A JSON object read member by member: [`Members::member`] reads the members it knows, every other
-/// member is read as [`Skipped`].
+/// member is read as [`Checked`].
 trait Members<'de>: Default {
     /// Reads the value of `key` from `map` and returns `true`, or returns `false` for a key it
     /// does not know without reading anything.
@@ -49,7 +47,7 @@ impl<'de, T: Members<'de>> Visitor<'de> for MembersVisitor<T> {
         let mut out = T::default();
         while let Some(key) = map.next_key::<Str<'de>>()? {
             if !out.member(&key.0, &mut map)? {
-                map.next_value::<Skipped>()?;
+                map.next_value::<Checked>()?;
             }
         }
         Ok(out)
@@ -237,7 +235,7 @@ impl From<Metadata> for ObjectMeta {
 struct ManagedFields {
     _api_version: Option<IsStr>,
     _fields_type: Option<IsStr>,
-    _fields_v1: Option<Skipped>,
+    _fields_v1: Option<Checked>,
     _manager: Option<IsStr>,
     _operation: Option<IsStr>,
     _subresource: Option<IsStr>,
@@ -379,19 +377,11 @@ fn with_decoded_review<T: Admit, R>(
     if !T::READS_RAW {
         return then(request_of(serde_json::from_str(body).ok()?)?, None);
     }
-    // The object's text is read twice, as a `Value` for the checks and as the typed object. Both
-    // parses start at the object, three levels down in the body, so its nesting is held to what a
-    // parse of the whole body allows.
-    let mut request = request_of(serde_json::from_str::<Envelope<&RawValue>>(body).ok()?)?;
-    let text = request.object.take().map(RawValue::get);
-    let (object, raw) = match text {
-        Some(text) if text != "null" => {
-            if !nesting_within(text, MAX_DEPTH - OBJECT_LEVEL) {
-                return None;
-            }
-            (Some(serde_json::from_str::<DecodedOf<'_, T>>(text).ok()?), Some(serde_json::from_str(text).ok()?))
-        }
-        _ => (None, None),
+    let mut request = request_of(serde_json::from_str::<Envelope<Value>>(body).ok()?)?;
+    let raw = request.object.take();
+    let object = match &raw {
+        Some(object) => Some(DecodedOf::<T>::deserialize(object).ok()?),
+        None => None,
     };
     let request = EnvelopeRequest {
         uid: request.uid,
@@ -466,108 +456,6 @@ fn answer<T: Admit>(
     };
     let decision = decide_direct(mode, direct, policy, cluster)?;
     Some(Reviewed::new(kind, uid.0.into_owned(), operation_text, namespace, name, decision))
-}
-
-/// How deeply a `Value` parse of the body nests arrays and objects at most (`serde_json`'s limit).
-const MAX_DEPTH: usize = 127;
-
-/// The level of the review's object in the body (review, request, object).
-const OBJECT_LEVEL: usize = 3;
-
-/// The deepest level at which a [`Skipped`] value's container sits (the members of a
-/// `managedFields` entry: review, request, object, metadata, list, entry).
-const DEEPEST_SKIP_LEVEL: usize = 6;
-
-/// A JSON value that is not kept: its text is borrowed from the body (read without building
-/// anything) and held to the checks a `Value` parse of it applies. Most values settle on a scan of
-/// their text; the rest, with escapes or exponents or very long numbers, are parsed again as
-/// [`Checked`].
-#[derive(Default)]
-struct Skipped;
-
-impl<'de> Deserialize<'de> for Skipped {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <&'de RawValue>::deserialize(deserializer)?;
-        if passes_value_checks(raw.get(), MAX_DEPTH - DEEPEST_SKIP_LEVEL) {
-            Ok(Skipped)
-        } else {
-            Err(de::Error::custom("a value that a full parse rejects"))
-        }
-    }
-}
-
-/// Whether `text`, one JSON value as `serde_json` read it without looking inside (its syntax is
-/// checked, nothing else), also passes what a `Value` parse checks: nesting at most `depth` levels,
-/// escapes that decode, numbers within `f64` range.
-fn passes_value_checks(text: &str, depth: usize) -> bool {
-    match scan(text.as_bytes(), depth) {
-        Scan::Clean => true,
-        Scan::Unsettled => serde_json::from_str::<Checked>(text).is_ok(),
-        Scan::TooDeep => false,
-    }
-}
-
-/// Whether the arrays and objects of `text` (one JSON value) nest at most `depth` levels.
-fn nesting_within(text: &str, depth: usize) -> bool {
-    !matches!(scan(text.as_bytes(), depth), Scan::TooDeep)
-}
-
-/// What a scan of well-formed JSON text found.
-#[derive(Debug, PartialEq, Eq)]
-enum Scan {
-    /// Nothing a `Value` parse could refuse.
-    Clean,
-    /// An escaped UTF-16 surrogate, an exponent or a number of 309 digits or more: the text needs
-    /// a real parse to tell (nesting is within the limit).
-    Unsettled,
-    /// Nested deeper than the limit.
-    TooDeep,
-}
-
-/// Scans well-formed JSON text for what a `Value` parse checks beyond syntax: string contents are
-/// skipped in vectorised jumps to the next quote or backslash, and only the bytes between strings
-/// are looked at one by one.
-fn scan(text: &[u8], depth: usize) -> Scan {
-    let (mut at, mut level, mut unsettled) = (0, 0usize, false);
-    while let Some(&byte) = text.get(at) {
-        match byte {
-            b'"' => {
-                at += 1;
-                // To the closing quote, over escapes (a backslash and the byte after it). Of the
-                // escapes the syntax check lets through, only a `\u` of a UTF-16 surrogate (`D800`
-                // to `DFFF`) can fail to decode, when it is not half of a pair.
-                while let Some(offset) = memchr::memchr2(b'"', b'\\', &text[at..]) {
-                    at += offset + 1;
-                    if text[at - 1] == b'"' {
-                        break;
-                    }
-                    if let Some([b'u', b'd' | b'D', b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F']) = text.get(at..at + 3) {
-                        unsettled = true;
-                    }
-                    at += 1;
-                }
-            }
-            b'{' | b'[' => {
-                level += 1;
-                if level > depth {
-                    return Scan::TooDeep;
-                }
-                at += 1;
-            }
-            b'}' | b']' => {
-                level = level.saturating_sub(1);
-                at += 1;
-            }
-            b'0'..=b'9' => {
-                let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-                at += digits;
-                // Past `f64` only with an exponent or 309 digits; a fraction starts a new run.
-                unsettled |= digits >= 309 || matches!(text.get(at), Some(b'e' | b'E'));
-            }
-            _ => at += 1,
-        }
-    }
-    if unsettled { Scan::Unsettled } else { Scan::Clean }
 }
 
 /// Any JSON value, checked as a `Value` parse checks it and dropped.
@@ -866,47 +754,6 @@ mod tests {
     }
 
     #[test]
-    fn skipped_text_passes_exactly_what_a_value_parse_passes() {
-        let nested = |levels: usize, inner: &str| format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels));
-        let mut texts: Vec<String> = [
-            "1",
-            "-0.5",
-            "1e300",
-            "1E308",
-            "1e400",
-            "-1e999",
-            "1.5e-400",
-            r#""v1e5""#,
-            r#"{"f:e1":{},"k8se":"2e"}"#,
-            r#""\u0041\n""#,
-            r#""\ud800""#,
-            r#""\udc00x""#,
-            r#""\ud83d\ude00""#,
-            r#""\\ud800""#,
-            r#"{"k:{\"name\":\"x\"}":{}}"#,
-            r#"{"a\"b":"\\"}"#,
-            r#"["[[[[[[","{{{{"]"#,
-            r#"{"k\ud800":1}"#,
-        ]
-        .map(String::from)
-        .to_vec();
-        texts.push(format!("1{}", "0".repeat(300)));
-        texts.push(format!("1{}", "0".repeat(400)));
-        texts.push(format!("[{}]", vec!["123456789"; 40].join(",")));
-        texts.push(format!("0.{}", "1".repeat(400)));
-        texts.push(nested(127, "1"));
-        texts.push(nested(128, "1"));
-        texts.push(nested(127, r#""]]]""#));
-        texts.push(format!(r#"[{}]"#, vec![r#"{"x":[]}"#; 100].join(",")));
-        texts.push(format!(r#"["{}",{}]"#, "[".repeat(200), nested(20, "1")));
-        for text in &texts {
-            assert!(serde_json::from_str::<&RawValue>(text).is_ok(), "{text}");
-            let value = serde_json::from_str::<Value>(text).is_ok();
-            assert_eq!(passes_value_checks(text, MAX_DEPTH), value, "{text}");
-        }
-    }
-
-    #[test]
     fn answers_are_written_as_their_value_serializes() {
         let policy = RemoteUrlPolicy::default();
         let mut cases = fixtures();
@@ -929,58 +776,6 @@ mod tests {
             }
         }
         assert!(plain >= 10, "only {plain} plain admissions");
-    }
-
-    #[test]
-    fn the_scan_settles_plain_text_and_leaves_the_rest_to_a_parse() {
-        for (text, expected) in [
-            (r#"{"uid":"5f3e2e1a","n":[1,-2.5,"1e5"],"t":true}"#, Scan::Clean),
-            (r#"{"f:v1e5":{},"k":"[[[{"}"#, Scan::Clean),
-            (r#"[1e5]"#, Scan::Unsettled),
-            (r#"[0.5E-3]"#, Scan::Unsettled),
-            (r#"{"k":"a\"b\\\n\u0041\u2028"}"#, Scan::Clean),
-            (r#"{"k":"k:{\"name\":\"x\"}"}"#, Scan::Clean),
-            (r#"["\ud800"]"#, Scan::Unsettled),
-            (r#"["\uDC00"]"#, Scan::Unsettled),
-            (r#"["\ud83d\ude00"]"#, Scan::Unsettled),
-            (r#"["\\",[[]]]"#, Scan::Clean),
-        ] {
-            assert_eq!(scan(text.as_bytes(), 3), expected, "{text}");
-        }
-        assert_eq!(scan(br#"["\\",[[[]]]]"#, 3), Scan::TooDeep);
-        assert_eq!(scan(format!("[{}]", "9".repeat(308)).as_bytes(), 3), Scan::Clean);
-        assert_eq!(scan(format!("[{}]", "9".repeat(309)).as_bytes(), 3), Scan::Unsettled);
-    }
-
-    #[test]
-    fn what_the_api_server_sends_settles_on_the_scan() {
-        // managedFields keys of list items are escaped JSON (`k:{\"name\":…}`) and uids mix
-        // digits and `e`: neither needs the second parse.
-        let review: Value =
-            serde_json::from_str(&compact_fixture("mcpserverentries/create-typical.request.json")).expect("json");
-        let request = &review["request"];
-        let mut skipped: Vec<&Value> =
-            ["resource", "requestKind", "requestResource", "userInfo", "options"].map(|k| &request[k]).to_vec();
-        skipped.extend(
-            request["object"]["metadata"]["managedFields"]
-                .as_array()
-                .expect("managedFields")
-                .iter()
-                .map(|m| &m["fieldsV1"]),
-        );
-        for value in skipped {
-            let text = serde_json::to_string(value).expect("json");
-            assert_eq!(scan(text.as_bytes(), MAX_DEPTH), Scan::Clean, "{text}");
-        }
-    }
-
-    #[test]
-    fn nesting_is_counted_outside_strings() {
-        assert!(nesting_within("[[1]]", 2));
-        assert!(!nesting_within("[[1]]", 1));
-        assert!(nesting_within(r#"["[[[","\"[[["]"#, 1));
-        assert!(!nesting_within(r#"[{"a":[["\\"]]}]"#, 3));
-        assert!(nesting_within(r#"[{"a":["\\",[]]}]"#, 4));
     }
 
     /// A metadata member nested `levels` arrays deep, then `"generation":1,`.
