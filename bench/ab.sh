@@ -31,10 +31,7 @@ for i in "${!BINS[@]}"; do
     PIDS+=($!)
     PORTS+=("$port")
 done
-for port in "${PORTS[@]}"; do
-    until curl -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$BODY" \
-        "https://127.0.0.1:$port/ceiling"; do sleep 0.05; done
-done
+for port in "${PORTS[@]}"; do wait_serving "$port" "$BODY"; done
 
 run() { # index path -> "req/s server_cpu_us/req"
     local pid=${PIDS[$1]} before after result

@@ -1,4 +1,4 @@
-# Helpers shared by bench/loadtest.sh and bench/ab.sh (sourced, not run).
+# Helpers shared by the bench/ scripts (sourced, not run).
 
 # numbers, one per line -> their median ("nan" for none)
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -10,4 +10,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 compact_json() {
     python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")))' \
         "$1" >"$2"
+}
+
+# port body [interval] -> returns once https://127.0.0.1:port/ceiling answers a POST of body
+wait_serving() {
+    until curl -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$2" \
+        "https://127.0.0.1:$1/ceiling"; do sleep "${3:-0.05}"; done
 }

@@ -37,8 +37,7 @@ count() { # binary path -> instructions per request
         --cert-dir "$WORK/certs" --webhook-addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
         --bench-ceiling >"$WORK/serve.log" 2>&1 &
     PID=$!
-    until curl -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$BODY" \
-        "https://127.0.0.1:$port/ceiling"; do sleep 0.5; done
+    wait_serving "$port" "$BODY" 0.5
     load "$port" "$2" 3 >/dev/null
     callgrind_control -i on "$PID" >/dev/null 2>&1
     requests=$(load "$port" "$2" "$DURATION")

@@ -90,10 +90,6 @@ impl AdmissionKind {
     }
 }
 
-pub fn kind_for_plural(plural: &str) -> Option<AdmissionKind> {
-    AdmissionKind::ALL.into_iter().find(|k| k.plural() == plural)
-}
-
 pub fn kind_for_name(kind: &str) -> Option<AdmissionKind> {
     AdmissionKind::ALL.into_iter().find(|k| k.kind() == kind)
 }

@@ -18,7 +18,7 @@ pub mod remote_url;
 pub mod review;
 pub mod virtualmcpserver;
 
-pub use engine::{AdmissionKind, Decision, Operation, Request, decide, kind_for_plural};
+pub use engine::{AdmissionKind, Decision, Operation, Request, decide};
 pub use finding::{Finding, Findings, Reason, Severity};
 pub use remote_url::RemoteUrlPolicy;
 

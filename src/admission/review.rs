@@ -84,7 +84,7 @@ impl Reviewed {
 /// The response review, serialized as the HTTP body. A plain admission (no findings, no patch),
 /// the common answer, is written straight out, byte for byte as the serialized `Value` would be.
 pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
-    if reviewed.patch.is_none() && reviewed.summary.findings.iter().next().is_none() {
+    if reviewed.patch.is_none() && reviewed.summary.findings.is_empty() {
         const HEAD: &str =
             r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"allowed":true,"uid":"#;
         let mut out = Vec::with_capacity(HEAD.len() + reviewed.summary.uid.len() + 8);

@@ -41,7 +41,6 @@ impl WebhookState {
 }
 
 const MODES: [Mode; 2] = [Mode::Validate, Mode::Mutate];
-const OUTCOMES: [&str; 3] = ["allowed", "denied", "patched"];
 
 fn endpoint_label(mode: Mode) -> &'static str {
     match mode {
@@ -50,11 +49,40 @@ fn endpoint_label(mode: Mode) -> &'static str {
     }
 }
 
+/// How a well-formed review was answered, as the `outcome` label says it.
+#[derive(Clone, Copy)]
+enum Answer {
+    Allowed,
+    Denied,
+    Patched,
+}
+
+impl Answer {
+    const ALL: [Answer; 3] = [Answer::Allowed, Answer::Denied, Answer::Patched];
+
+    fn of(reviewed: &Reviewed) -> Answer {
+        match (reviewed.summary.allowed, reviewed.summary.patched) {
+            (false, _) => Answer::Denied,
+            (true, true) => Answer::Patched,
+            (true, false) => Answer::Allowed,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Answer::Allowed => "allowed",
+            Answer::Denied => "denied",
+            Answer::Patched => "patched",
+        }
+    }
+}
+
 /// The series a well-formed review is counted in, looked up once at start: the per-request lookup
-/// in a metric family hashes the labels and takes a lock.
+/// in a metric family hashes the labels and takes a lock. Indexed in the order of `MODES`,
+/// `AdmissionKind::ALL` and `Answer::ALL`, which is the order the enums declare.
 struct AnsweredSeries {
-    /// By mode, kind and outcome (`OUTCOMES`), all with code 200.
-    answered: [[[Counter; OUTCOMES.len()]; AdmissionKind::ALL.len()]; MODES.len()],
+    /// By mode, kind and answer, all with code 200.
+    answered: [[[Counter; Answer::ALL.len()]; AdmissionKind::ALL.len()]; MODES.len()],
     /// By mode.
     durations: [Histogram; MODES.len()],
 }
@@ -63,9 +91,13 @@ impl AnsweredSeries {
     fn new(metrics: &Metrics) -> Self {
         let answered = MODES.map(|mode| {
             AdmissionKind::ALL.map(|kind| {
-                OUTCOMES.map(|outcome| {
-                    let labels =
-                        AdmissionLabels { endpoint: endpoint_label(mode), kind: kind.kind(), outcome, code: 200 };
+                Answer::ALL.map(|answer| {
+                    let labels = AdmissionLabels {
+                        endpoint: endpoint_label(mode),
+                        kind: kind.kind(),
+                        outcome: answer.label(),
+                        code: 200,
+                    };
                     metrics.admission_requests.get_or_create(&labels).clone()
                 })
             })
@@ -76,21 +108,12 @@ impl AnsweredSeries {
         AnsweredSeries { answered, durations }
     }
 
-    fn answered(&self, mode: Mode, kind: AdmissionKind, outcome: &str) -> Option<&Counter> {
-        let outcome = OUTCOMES.iter().position(|o| *o == outcome)?;
-        let kind = AdmissionKind::ALL.iter().position(|k| *k == kind)?;
-        Some(&self.answered[mode_index(mode)][kind][outcome])
+    fn answered(&self, mode: Mode, kind: AdmissionKind, answer: Answer) -> &Counter {
+        &self.answered[mode as usize][kind as usize][answer as usize]
     }
 
     fn duration(&self, mode: Mode) -> &Histogram {
-        &self.durations[mode_index(mode)]
-    }
-}
-
-fn mode_index(mode: Mode) -> usize {
-    match mode {
-        Mode::Validate => 0,
-        Mode::Mutate => 1,
+        &self.durations[mode as usize]
     }
 }
 
@@ -185,21 +208,18 @@ async fn admission(State(state): Shared, mode: Mode, kind: AdmissionKind, json: 
     } else {
         review::handle(&body, kind, mode, &state.policy, state.cluster.as_ref())
     };
-    let (status, body, outcome) = match result {
+    let (status, body) = match result {
         Ok(reviewed) => {
-            let outcome = record(&state.metrics, endpoint, kind.kind(), &reviewed);
-            (StatusCode::OK, review::encode(&reviewed), outcome)
+            record(&state.metrics, endpoint, kind.kind(), &reviewed);
+            state.series.answered(mode, kind, Answer::of(&reviewed)).inc();
+            (StatusCode::OK, review::encode(&reviewed))
         }
         Err(bad) => {
             tracing::info!(endpoint, kind = kind.kind(), problem = %bad, "rejected a malformed admission review");
-            (StatusCode::BAD_REQUEST, bad.encode(), "bad_request")
-        }
-    };
-    match state.series.answered(mode, kind, outcome).filter(|_| status == StatusCode::OK) {
-        Some(counter) => counter.inc(),
-        None => {
-            let labels = AdmissionLabels { endpoint, kind: kind.kind(), outcome, code: status.as_u16() };
-            state.metrics.admission_requests.get_or_create(&labels).inc()
+            let status = StatusCode::BAD_REQUEST;
+            let labels = AdmissionLabels { endpoint, kind: kind.kind(), outcome: "bad_request", code: status.as_u16() };
+            state.metrics.admission_requests.get_or_create(&labels).inc();
+            (status, bad.encode())
         }
     };
     state.series.duration(mode).observe(started.elapsed().as_secs_f64());
@@ -264,8 +284,8 @@ impl std::fmt::Debug for RuleIds<'_> {
     }
 }
 
-/// Logs the decision and counts its findings; returns the outcome label.
-fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewed: &Reviewed) -> &'static str {
+/// Logs the decision and counts its findings.
+fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewed: &Reviewed) {
     let summary = &reviewed.summary;
     for finding in summary.findings.iter() {
         let outcome = if finding.is_denial() { "denied" } else { "warned" };
@@ -278,10 +298,5 @@ fn record(metrics: &Metrics, endpoint: &'static str, kind: &'static str, reviewe
     } else {
         tracing::info!(endpoint, kind, uid = %summary.uid, operation = %summary.operation, namespace = %summary.namespace,
             name = %summary.name, ?rules, "denied");
-    }
-    match (summary.allowed, summary.patched) {
-        (false, _) => "denied",
-        (true, true) => "patched",
-        (true, false) => "allowed",
     }
 }
