@@ -1,14 +1,15 @@
 //! The direct path of [`review::handle`](super::review::handle): a plain, well-formed CREATE or
-//! UPDATE is read in one pass straight from the body (borrowed strings, the object decoded into its
-//! typed form as it is read) instead of through a `serde_json::Value` of the whole review, which
-//! costs an allocation per key and value. Whatever it does not recognise is left to
-//! [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the same.
+//! UPDATE is read in one pass straight from the body by the [`json`] reader (borrowed strings, the
+//! object decoded into its typed form as it is read) instead of through a `serde_json::Value` of
+//! the whole review, which costs an allocation per key and value. Whatever it does not recognise is
+//! left to [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the
+//! same.
 //!
-//! Accepting exactly what `Value` accepts: every member this path does not keep (unread review
-//! fields, `oldObject`, `managedFields`, `ownerReferences`, unknown keys of the review, the object
-//! and its metadata) is read as [`Checked`], which applies the checks a `Value` parse applies
-//! (number range, escapes, depth) without building anything; the members it keeps are decoded by
-//! the same parser with the same checks. Duplicate keys keep the last value, as `Value` does.
+//! Accepting exactly what `Value` accepts: the [`json`] reader accepts only documents a `Value`
+//! parse accepts, and every member this path does not keep (unread review fields, `oldObject`,
+//! `managedFields`, `ownerReferences`, unknown keys of the review, the object and its metadata) is
+//! skipped by it as [`Checked`], as strictly as it reads. Duplicate keys keep the last value, as
+//! `Value` does.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,10 +18,11 @@ use std::marker::PhantomData;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
+use super::json;
 use super::review::{REVIEW_API_VERSION, Reviewed};
 use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
@@ -375,9 +377,9 @@ fn with_decoded_review<T: Admit, R>(
         is_v1.then_some(review.request).flatten()
     }
     if !T::READS_RAW {
-        return then(request_of(serde_json::from_str(body).ok()?)?, None);
+        return then(request_of(json::from_str(body).ok()?)?, None);
     }
-    let mut request = request_of(serde_json::from_str::<Envelope<Value>>(body).ok()?)?;
+    let mut request = request_of(json::from_str::<Envelope<Value>>(body).ok()?)?;
     let raw = request.object.take();
     let object = match &raw {
         Some(object) => Some(DecodedOf::<T>::deserialize(object).ok()?),
@@ -458,59 +460,14 @@ fn answer<T: Admit>(
     Some(Reviewed::new(kind, uid.0.into_owned(), operation_text, namespace, name, decision))
 }
 
-/// Any JSON value, checked as a `Value` parse checks it and dropped.
+/// Any JSON value, checked as a `Value` parse checks it and dropped: the [`json`] reader skips it
+/// as strictly as it reads (a `Value` already read was checked when it was parsed).
 #[derive(Default)]
 struct Checked;
+
 impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
-}
-
-/// An object key, read as a string like `Value` reads it.
-struct CheckedKey;
-
-impl<'de> Deserialize<'de> for CheckedKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(CheckedVisitor).map(|_| CheckedKey)
-    }
-}
-
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<CheckedKey>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
+        deserializer.deserialize_ignored_any(de::IgnoredAny).map(|_| Checked)
     }
 }
 

@@ -68,10 +68,11 @@ pub fn is_restricted_passthrough(name: &str) -> bool {
 
 /// Whether a header with this name probably carries a credential.
 pub fn looks_like_credential(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower == "authorization"
-        || lower == "cookie"
-        || ["token", "secret", "password", "api-key", "apikey", "auth"].iter().any(|w| lower.contains(w))
+    // ASCII case-insensitive substring search without lowercasing a copy (the words are ASCII, so
+    // a match never starts inside a multi-byte character). "auth" also covers "authorization".
+    let contains = |word: &str| name.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()));
+    name.eq_ignore_ascii_case("cookie")
+        || ["token", "secret", "password", "api-key", "apikey", "auth"].into_iter().any(contains)
 }
 
 #[cfg(test)]
@@ -108,11 +109,21 @@ mod tests {
 
     #[test]
     fn credential_names() {
-        for name in ["Authorization", "cookie", "X-Auth-Token", "X-API-Key", "x-apikey", "Client-Secret", "DB-Password"]
-        {
+        for name in [
+            "Authorization",
+            "COOKIE",
+            "cookie",
+            "X-Auth-Token",
+            "X-API-Key",
+            "x-apikey",
+            "Client-Secret",
+            "DB-Password",
+            "tOkEn",
+        ] {
             assert!(looks_like_credential(name), "{name}");
         }
-        for name in ["X-Request-Id", "Accept", "X-Tenant"] {
+        for name in ["X-Request-Id", "Accept", "X-Tenant", "Cookies-Off", "", "au", "X-Tok-en", "ÄUTH-less", "ÄPI-KEY"]
+        {
             assert!(!looks_like_credential(name), "{name}");
         }
     }

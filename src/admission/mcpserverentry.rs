@@ -127,18 +127,17 @@ fn check_group(entry: &MCPServerEntry, ctx: &Context, out: &mut Findings) {
 
 fn check_ca(spec: &MCPServerEntrySpec, out: &mut Findings) {
     let Some(cm) = spec.ca_bundle_ref.as_ref().and_then(|ca| ca.config_map_ref.as_ref()) else { return };
-    let base = "spec.caBundleRef.configMapRef";
     // The schema lets the name default to "", so its presence is this kind's own check.
     refs::check_required_name(
         "entry.ca",
         "the CA bundle ConfigMap name",
         cm.name.as_deref(),
-        &field(base, "name"),
+        "spec.caBundleRef.configMapRef.name",
         out,
     );
     // An absent or empty key is valid: the mutating webhook turns it into `ca.crt`.
     if let Some(k) = cm.key.as_deref().filter(|k| !k.is_empty()) {
-        check_key(k, &field(base, "key"), out);
+        check_key(k, "spec.caBundleRef.configMapRef.key", out);
     }
 }
 

@@ -1,0 +1,840 @@
+//! A strict JSON reader for serde, used by the direct admission path
+//! ([`direct`](super::direct)) in place of `serde_json`'s: it finds the end of a string sixteen
+//! bytes at a time and skips the members nobody reads without calling a visitor per token, which
+//! together halve what reading a review costs.
+//!
+//! It accepts a document only if `serde_json::from_str::<serde_json::Value>` accepts it (strict
+//! JSON, no control characters or lone surrogates in strings, numbers in `f64` range, nesting well
+//! inside `serde_json`'s limit), and it makes the same visitor calls `serde_json` makes for what it
+//! accepts: strings without escapes are borrowed (`visit_borrowed_str`), numbers are handed to
+//! `serde_json` itself. Where it is stricter than `serde_json` (structs written as arrays, enums
+//! written as objects, 128-bit integers, numeric map keys, very deep nesting) it fails, and the
+//! direct path leaves the review to the `Value`-based path, so answers never change.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+
+/// Nesting deeper than this is left to `serde_json` (whose limit is 127 levels).
+const MAX_DEPTH: u32 = 100;
+
+/// Why the reader did not read a document; the caller falls back to `serde_json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, Error>;
+
+#[cold]
+#[inline(never)]
+fn fail<T>(what: &str, at: usize) -> Result<T> {
+    Err(Error(format!("{what} at byte {at}")))
+}
+
+/// Reads a `T` from the whole of `text` (surrounding whitespace allowed).
+pub(crate) fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T> {
+    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH };
+    let value = T::deserialize(&mut reader)?;
+    match reader.peek() {
+        None => Ok(value),
+        Some(_) => fail("trailing characters", reader.pos),
+    }
+}
+
+/// Index of the first `"`, `\` or control character (U+0000 to U+001F) at or after `from`, or the
+/// length of `bytes` if there is none.
+#[inline]
+fn string_stop(bytes: &[u8], from: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // SAFETY: the function needs SSE2, which this build targets (the `cfg` above; SSE2 is
+        // part of every x86-64 CPU).
+        unsafe { string_stop_sse2(bytes, from) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        string_stop_words(bytes, from)
+    }
+}
+
+/// [`string_stop`] sixteen bytes at a time.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn string_stop_sse2(bytes: &[u8], from: usize) -> usize {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..).and_then(|rest| rest.first_chunk::<16>()) {
+        let (low, high) = chunk.split_at(8);
+        let half = |h: &[u8]| h.first_chunk::<8>().map_or(0, |h| i64::from_le_bytes(*h));
+        let v = _mm_set_epi64x(half(high), half(low));
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned v <= 0x1f exactly where min(v, 0x1f) == v.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32;
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize;
+        }
+        at += 16;
+    }
+    string_stop_words(bytes, at)
+}
+
+/// [`string_stop`] eight bytes at a time: a byte is found where subtracting one from it (or 0x20
+/// from it, for control characters) borrows from its top bit, which can flag bytes above the
+/// first hit but never below it.
+fn string_stop_words(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const TOPS: u64 = ONES << 7;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..).and_then(|rest| rest.first_chunk::<8>()) {
+        let word = u64::from_le_bytes(*chunk);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let found = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        let found = found & TOPS;
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    string_stop_bytewise(bytes, at)
+}
+
+fn is_string_stop(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+fn string_stop_bytewise(bytes: &[u8], from: usize) -> usize {
+    bytes.get(from..).and_then(|rest| rest.iter().position(|&b| is_string_stop(b))).map_or(bytes.len(), |i| from + i)
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
+    let digits = bytes.get(at..at + 4)?;
+    let mut n = 0u16;
+    for &d in digits {
+        n = n * 16 + (d as char).to_digit(16)? as u16;
+    }
+    Some(n)
+}
+
+/// The reader: `text` is the whole document, `pos` the next byte to read.
+pub(crate) struct Reader<'de> {
+    text: &'de str,
+    pos: usize,
+    /// Levels of nesting still allowed.
+    depth: u32,
+}
+
+impl<'de> Reader<'de> {
+    fn bytes(&self) -> &'de [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Consumes `b` after whitespace, or fails with `what`.
+    fn expect(&mut self, b: u8, what: &str) -> Result<()> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            fail(what, self.pos)
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<()> {
+        if self.bytes()[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            fail("invalid literal", self.pos)
+        }
+    }
+
+    /// Enters an array or object (one more level of nesting).
+    fn enter(&mut self) -> Result<()> {
+        if self.depth == 0 {
+            return fail("nesting too deep", self.pos);
+        }
+        self.depth -= 1;
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self, close: u8) -> Result<()> {
+        self.depth += 1;
+        self.expect(close, "expected the end of the array or object")
+    }
+
+    /// Reads the string whose opening quote is at `pos`, checking it as `serde_json` does: the
+    /// text borrowed from the document when it has no escapes, else decoded (or, when `decode` is
+    /// false, only checked, and the raw text returned).
+    #[inline]
+    fn string(&mut self, decode: bool) -> Result<Cow<'de, str>> {
+        let bytes = self.bytes();
+        let start = self.pos + 1;
+        let stop = string_stop(bytes, start);
+        if bytes.get(stop) == Some(&b'"') {
+            self.pos = stop + 1;
+            return Ok(Cow::Borrowed(&self.text[start..stop]));
+        }
+        self.string_with_escapes(start, stop, decode)
+    }
+
+    /// [`Reader::string`] from `at`, the first backslash or other stop of the string at `start`.
+    #[cold]
+    #[inline(never)]
+    fn string_with_escapes(&mut self, start: usize, mut at: usize, decode: bool) -> Result<Cow<'de, str>> {
+        let bytes = self.bytes();
+        let mut decoded = String::new();
+        let mut copied = start;
+        loop {
+            match bytes.get(at) {
+                Some(b'"') => {
+                    self.pos = at + 1;
+                    if !decode {
+                        return Ok(Cow::Borrowed(&self.text[start..at]));
+                    }
+                    decoded.push_str(&self.text[copied..at]);
+                    return Ok(Cow::Owned(decoded));
+                }
+                Some(b'\\') => {
+                    let (ch, len) = self.escape(at)?;
+                    if decode {
+                        decoded.push_str(&self.text[copied..at]);
+                        decoded.push(ch);
+                    }
+                    at += len;
+                    copied = at;
+                }
+                Some(_) => return fail("control character in a string", at),
+                None => return fail("unterminated string", at),
+            }
+            at = string_stop(bytes, at);
+        }
+    }
+
+    /// The escape sequence at `at` (which holds the backslash): the character and the length.
+    fn escape(&self, at: usize) -> Result<(char, usize)> {
+        let bytes = self.bytes();
+        let simple = match bytes.get(at + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let Some(first) = hex4(bytes, at + 2) else { return fail("invalid \\u escape", at) };
+                return match first {
+                    0xD800..=0xDBFF => {
+                        let second = (bytes.get(at + 6..at + 8) == Some(b"\\u"))
+                            .then(|| hex4(bytes, at + 8))
+                            .flatten()
+                            .filter(|n| (0xDC00..=0xDFFF).contains(n));
+                        let Some(second) = second else { return fail("lone surrogate in \\u escape", at) };
+                        let code = 0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
+                        match char::from_u32(code) {
+                            Some(ch) => Ok((ch, 12)),
+                            None => fail("invalid \\u escape", at),
+                        }
+                    }
+                    0xDC00..=0xDFFF => fail("lone surrogate in \\u escape", at),
+                    n => match char::from_u32(u32::from(n)) {
+                        Some(ch) => Ok((ch, 6)),
+                        None => fail("invalid \\u escape", at),
+                    },
+                };
+            }
+            _ => return fail("invalid escape", at),
+        };
+        Ok((simple, 2))
+    }
+
+    /// The text of the number at `pos`, checked against the JSON grammar and consumed.
+    fn number_token(&mut self) -> Result<&'de str> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        let mut at = start;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > from
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at) {
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut at);
+            }
+            _ => return fail("invalid number", at),
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if !digits(&mut at) {
+                return fail("invalid number", at);
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return fail("invalid number", at);
+            }
+        }
+        self.pos = at;
+        Ok(&self.text[start..at])
+    }
+
+    /// Hands the number at `pos` to `serde_json`, so it is read exactly as there.
+    fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        let token = self.number_token()?;
+        let mut de = serde_json::Deserializer::from_str(token);
+        let value = de.deserialize_any(visitor).map_err(|e| Error(e.to_string()))?;
+        de.end().map_err(|e| Error(e.to_string()))?;
+        Ok(value)
+    }
+
+    /// Checks and skips one value, as strictly as a `Value` parse reads it.
+    fn skip(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b'"') => self.string(false).map(drop),
+            Some(b'{') => {
+                self.enter()?;
+                if self.peek() != Some(b'}') {
+                    loop {
+                        if self.peek() != Some(b'"') {
+                            return fail("expected a key", self.pos);
+                        }
+                        self.string(false)?;
+                        self.expect(b':', "expected ':'")?;
+                        self.skip()?;
+                        match self.peek() {
+                            Some(b',') => self.pos += 1,
+                            _ => break,
+                        }
+                    }
+                }
+                self.leave(b'}')
+            }
+            Some(b'[') => {
+                self.enter()?;
+                if self.peek() != Some(b']') {
+                    loop {
+                        self.skip()?;
+                        match self.peek() {
+                            Some(b',') => self.pos += 1,
+                            _ => break,
+                        }
+                    }
+                }
+                self.leave(b']')
+            }
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => {
+                let token = self.number_token()?;
+                let plain = token.len() <= 18 && !token.contains(['.', 'e', 'E']);
+                if plain || serde_json::from_str::<serde_json::Value>(token).is_ok() {
+                    Ok(())
+                } else {
+                    fail("number out of range", self.pos)
+                }
+            }
+            _ => fail("expected a value", self.pos),
+        }
+    }
+
+    fn visit_string<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        match self.string(true)? {
+            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Cow::Owned(s) => visitor.visit_str(&s),
+        }
+    }
+
+    fn visit_seq<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.enter()?;
+        let value = visitor.visit_seq(Elements { reader: self, first: true })?;
+        self.leave(b']')?;
+        Ok(value)
+    }
+
+    fn visit_map<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.enter()?;
+        let value = visitor.visit_map(Members { reader: self, first: true })?;
+        self.leave(b'}')?;
+        Ok(value)
+    }
+}
+
+impl<'de> Deserializer<'de> for &mut Reader<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'"') => self.visit_string(visitor),
+            Some(b'{') => self.visit_map(visitor),
+            Some(b'[') => self.visit_seq(visitor),
+            Some(b't') => self.literal("true").and_then(|()| visitor.visit_bool(true)),
+            Some(b'f') => self.literal("false").and_then(|()| visitor.visit_bool(false)),
+            Some(b'n') => self.literal("null").and_then(|()| visitor.visit_unit()),
+            Some(b'-' | b'0'..=b'9') => self.number(visitor),
+            _ => fail("expected a value", self.pos),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b't' | b'f') => self.deserialize_any(visitor),
+            _ => fail("expected a boolean", self.pos),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'"') => self.visit_string(visitor),
+            _ => fail("expected a string", self.pos),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'n') => self.literal("null").and_then(|()| visitor.visit_none()),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'n') => self.deserialize_any(visitor),
+            _ => fail("expected null", self.pos),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'[') => self.visit_seq(visitor),
+            _ => fail("expected an array", self.pos),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'{') => self.visit_map(visitor),
+            _ => fail("expected an object", self.pos),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        // Unit variants only (a string); a variant with data is left to serde_json.
+        match self.peek() {
+            Some(b'"') => match self.string(true)? {
+                Cow::Borrowed(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::new(s)),
+                Cow::Owned(s) => visitor.visit_enum(s.into_deserializer()),
+            },
+            _ => fail("expected a unit variant", self.pos),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.skip()?;
+        visitor.visit_unit()
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_number(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
+        fail("bytes are left to serde_json", self.pos)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
+        fail("bytes are left to serde_json", self.pos)
+    }
+}
+
+impl<'de> Reader<'de> {
+    /// A number where one is expected (128-bit integers are not read: serde_json reads them its
+    /// own way).
+    fn deserialize_number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        match self.peek() {
+            Some(b'-' | b'0'..=b'9') => self.number(visitor),
+            _ => fail("expected a number", self.pos),
+        }
+    }
+}
+
+/// The elements of an array being read.
+struct Elements<'r, 'de> {
+    reader: &'r mut Reader<'de>,
+    first: bool,
+}
+
+impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        match self.reader.peek() {
+            Some(b']') => return Ok(None),
+            Some(b',') if !self.first => self.reader.pos += 1,
+            _ if self.first => {}
+            _ => return fail("expected ',' or ']'", self.reader.pos),
+        }
+        self.first = false;
+        seed.deserialize(&mut *self.reader).map(Some)
+    }
+}
+
+/// The members of an object being read.
+struct Members<'r, 'de> {
+    reader: &'r mut Reader<'de>,
+    first: bool,
+}
+
+impl<'de> MapAccess<'de> for Members<'_, 'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        match self.reader.peek() {
+            Some(b'}') => return Ok(None),
+            Some(b',') if !self.first => self.reader.pos += 1,
+            _ if self.first => {}
+            _ => return fail("expected ',' or '}'", self.reader.pos),
+        }
+        self.first = false;
+        if self.reader.peek() != Some(b'"') {
+            return fail("expected a key", self.reader.pos);
+        }
+        seed.deserialize(Key(&mut *self.reader)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.reader.expect(b':', "expected ':'")?;
+        seed.deserialize(&mut *self.reader)
+    }
+}
+
+/// An object key (at its opening quote): read as a string whatever is asked for.
+struct Key<'r, 'de>(&'r mut Reader<'de>);
+
+impl<'de> Deserializer<'de> for Key<'_, 'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.0.visit_string(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.0.string(false)?;
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Whatever this reader accepts, `serde_json` accepts as the same `Value`.
+    fn agrees(text: &str) -> bool {
+        let ours = from_str::<Value>(text);
+        let theirs = serde_json::from_str::<Value>(text);
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{text:?}"),
+            (Ok(_), Err(e)) => panic!("{text:?} read here but serde_json says {e}"),
+            (Err(_), _) => {}
+        }
+        // Skipping accepts exactly what reading accepts.
+        assert_eq!(from_str::<de::IgnoredAny>(text).is_ok(), ours.is_ok(), "skip {text:?}");
+        ours.is_ok()
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        for text in [
+            r#"{"a":[1,-2,3.5,-0,0.0,1e3,1E-3,12345678901234567890,-9223372036854775808,true,false,null],"b":{}}"#,
+            " \t\n\r{ \"k\" : [ ] , \"l\" : \"v\" } \n",
+            r#"["\"\\\/\b\f\n\r\t","\u00e9\u0000","\ud83d\ude00","caf\u00e9 ok","é日本語"]"#,
+            r#"{"a":1,"a":2}"#,
+            r#""a string long enough to take more than one sixteen-byte step, with a \" quote at the end""#,
+            "1e308",
+            "123456789012345678901234567890",
+            "0.1e-400",
+        ] {
+            assert!(agrees(text), "{text:?} should be read");
+        }
+    }
+
+    #[test]
+    fn refuses_what_serde_json_refuses() {
+        for text in [
+            "",
+            "{",
+            "[1,]",
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{1:2}"#,
+            "[1 2]",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "1e400",
+            "-1e400",
+            "tru",
+            "nul",
+            "\"\u{1}\"",
+            "\"a\tb\"",
+            r#""\x""#,
+            r#""\u12""#,
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            "\"unterminated",
+            "[] []",
+            "{}x",
+        ] {
+            assert!(!agrees(text), "{text:?} should be refused");
+        }
+        let deep = format!("{}{}", "[".repeat(110), "]".repeat(110));
+        assert!(!agrees(&deep));
+        let shallow = format!("{}{}", "[".repeat(90), "]".repeat(90));
+        assert!(agrees(&shallow));
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let text = r#"["plain","esc\naped"]"#;
+        let (plain, escaped): (&str, String) = from_str(text).expect("strings");
+        assert_eq!((plain, escaped.as_str()), ("plain", "esc\naped"));
+        // An escaped string cannot be borrowed.
+        assert!(from_str::<(&str, &str)>(text).is_err());
+    }
+
+    #[test]
+    fn typed_values_read_as_serde_json_reads_them() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[serde(rename_all = "camelCase")]
+        struct Sample {
+            name: String,
+            count: Option<i32>,
+            ratio: f64,
+            tags: Vec<String>,
+            mode: Mode,
+            #[serde(default)]
+            missing: Option<bool>,
+        }
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        enum Mode {
+            Fast,
+        }
+        let text = r#"{"name":"a\u0062c","count":null,"ratio":0.30000000000000004,"tags":["x"],"mode":"Fast","extra":{"deep":[1,{"x":"\ud83d\ude00"}]}}"#;
+        let ours: Sample = from_str(text).expect("sample");
+        assert_eq!(ours, serde_json::from_str::<Sample>(text).expect("sample"));
+        // An out-of-range count fails in both.
+        assert!(from_str::<Sample>(&text.replace("null", "3000000000")).is_err());
+        assert!(serde_json::from_str::<Sample>(&text.replace("null", "3000000000")).is_err());
+    }
+
+    #[test]
+    fn the_wide_scans_stop_where_the_bytewise_one_does() {
+        let mut text = Vec::new();
+        for i in 0..300u32 {
+            text.push(match i % 37 {
+                0 => b'"',
+                5 => b'\\',
+                11 => 0x1f,
+                17 => 0x7f,
+                23 => 0x80,
+                29 => b' ',
+                _ => b'a' + (i % 26) as u8,
+            });
+        }
+        for from in 0..text.len() {
+            let expected = string_stop_bytewise(&text, from);
+            assert_eq!(string_stop(&text, from), expected, "from {from}");
+            assert_eq!(string_stop_words(&text, from), expected, "from {from}");
+        }
+        assert_eq!(string_stop(b"abc", 3), 3);
+        assert_eq!(string_stop(b"abc", 7), 3);
+    }
+
+    /// A JSON document with every kind of token, escapes and numbers at the edges of their types.
+    const SAMPLE: &str = r#"{"a":[1,-2,3.5e-7,18446744073709551615,-9223372036854775808,0,true,false,null],"s":"x\"y\\z\/\u00e9\ud83d\ude00 plain text long enough","o":{"k:{\"n\":\"v\"}":{},"e":[]},"n":-0.0}"#;
+
+    proptest::proptest! {
+        /// Damaged documents: whatever is read here is read the same by serde_json.
+        #[test]
+        fn damaged_documents_are_never_read_differently(
+            edits in proptest::collection::vec(
+                (0..SAMPLE.len(), proptest::sample::select(vec![
+                    "", "\"", "\\", "{", "}", "[", "]", ",", ":", "0", "-", "e", ".", "1e999", "\\u", "d800",
+                    "\u{1}", " ", "\n", "n", "é",
+                ])),
+                1..4,
+            ),
+            cut in proptest::bool::ANY,
+        ) {
+            let mut text = SAMPLE.to_string();
+            for (at, insert) in edits {
+                let at = (0..=at.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+                let end = (at + usize::from(cut)).min(text.len());
+                let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+                text.replace_range(at..end, insert);
+            }
+            agrees(&text);
+        }
+
+        /// Any JSON value serde_json writes, compact or pretty, is read back the same.
+        #[test]
+        fn written_documents_are_read_back(value in any_json(), pretty in proptest::bool::ANY) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value)
+            } else {
+                serde_json::to_string(&value)
+            }.expect("json");
+            proptest::prop_assert!(agrees(&text), "{}", text);
+        }
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[\u{0}-\u{1f}\"\\\\a]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}
