@@ -106,7 +106,8 @@ struct EnvelopeRequest<'a, O> {
     namespace: Option<Str<'a>>,
     name: Option<Str<'a>>,
     sub_resource: Option<Str<'a>>,
-    object: Option<O>,
+    /// Boxed: the decoded object is large, and the envelope is moved from layer to layer.
+    object: Option<Box<O>>,
     old_object: Option<ObjectHead<'a>>,
 }
 
@@ -382,7 +383,7 @@ fn with_decoded_review<T: Admit, R>(
     let mut request = request_of(json::from_str::<Envelope<Value>>(body).ok()?)?;
     let raw = request.object.take();
     let object = match &raw {
-        Some(object) => Some(DecodedOf::<T>::deserialize(object).ok()?),
+        Some(object) => Some(Box::new(DecodedOf::<T>::deserialize(&**object).ok()?)),
         None => None,
     };
     let request = EnvelopeRequest {
@@ -395,13 +396,13 @@ fn with_decoded_review<T: Admit, R>(
         object,
         old_object: request.old_object,
     };
-    then(request, raw.as_ref())
+    then(request, raw.as_deref())
 }
 
 /// The typed object of the review in `body`, decoded the way the direct path decodes it.
 pub(crate) fn decode_object<T: Admit>(body: &[u8]) -> Option<T> {
     with_decoded_review::<T, _>(std::str::from_utf8(body).ok()?, |request, _| {
-        let object = request.object?;
+        let object = *request.object?;
         Some(T::from_parts(object.metadata?.into(), object.spec?, object.status))
     })
 }
@@ -452,7 +453,7 @@ fn answer<T: Admit>(
         operation,
         namespace: &namespace,
         name: &name,
-        object: typed,
+        object: &typed,
         raw,
         has_old_object: request.old_object.is_some(),
     };

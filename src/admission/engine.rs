@@ -123,7 +123,8 @@ pub struct DirectRequest<'a, T> {
     pub operation: Operation,
     pub namespace: &'a str,
     pub name: &'a str,
-    pub object: T,
+    /// Borrowed: the decoded object is large, and the checks only read it.
+    pub object: &'a T,
     /// The object as JSON, for kinds whose checks read it ([`Admit::READS_RAW`]).
     pub raw: Option<&'a Value>,
     /// Whether an `oldObject` came with the request (ratcheting compares against it).
@@ -241,7 +242,7 @@ pub fn decide_direct<T: Admit>(
         annotations: Some(request.object.annotations()),
         raw: request.raw,
     };
-    let findings = run_checks(&request.object, &ctx);
+    let findings = run_checks(request.object, &ctx);
     if request.operation == Operation::Update && request.has_old_object && findings.has_denials() {
         return None;
     }
@@ -433,15 +434,15 @@ pub fn ratchet(findings: &mut Findings, object: &Value, old: &Value) {
 
 /// Applies `T`'s defaults and returns the minimal patch, or `None` when nothing changes.
 pub fn defaults_patch<T: Admit>(object: &Value) -> Option<json_patch::Patch> {
-    typed_defaults_patch(T::deserialize(&*with_spec(object)).ok()?)
+    typed_defaults_patch(&T::deserialize(&*with_spec(object)).ok()?)
 }
 
-fn typed_defaults_patch<T: Admit>(typed: T) -> Option<json_patch::Patch> {
+fn typed_defaults_patch<T: Admit>(typed: &T) -> Option<json_patch::Patch> {
     let mut after = typed.clone();
     if !after.apply_defaults() {
         return None;
     }
-    let patch = json_patch::diff(&serde_json::to_value(&typed).ok()?, &serde_json::to_value(&after).ok()?);
+    let patch = json_patch::diff(&serde_json::to_value(typed).ok()?, &serde_json::to_value(&after).ok()?);
     (!patch.0.is_empty()).then_some(patch)
 }
 

@@ -27,7 +27,27 @@ pub const MAX_VALUE_LEN: usize = 8192;
 
 /// Whether `name` is an RFC 9110 token (`tchar+`).
 pub fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
 }
 
 /// Why `name` is not a usable header name, if it is not.
@@ -49,13 +69,16 @@ pub fn is_restricted(name: &str) -> bool {
 
 /// Why `value` cannot be sent as a header value, if it cannot (never echoes the value).
 pub fn value_problem(value: &str) -> Option<String> {
-    if value.chars().count() > MAX_VALUE_LEN {
+    // A string has at most as many characters as bytes: most values are settled by their length.
+    if value.len() > MAX_VALUE_LEN && value.chars().count() > MAX_VALUE_LEN {
         return Some(format!("header value must be at most {MAX_VALUE_LEN} characters"));
     }
-    value
-        .chars()
-        .any(|c| c != '\t' && c.is_control())
-        .then(|| "header value must not contain control characters (CR, LF, NUL, …) other than tab".into())
+    let control = if value.is_ascii() {
+        value.bytes().any(|b| b != b'\t' && b.is_ascii_control())
+    } else {
+        value.chars().any(|c| c != '\t' && c.is_control())
+    };
+    control.then(|| "header value must not contain control characters (CR, LF, NUL, …) other than tab".into())
 }
 
 /// Client credentials, which a passthrough would hand to every backend.
@@ -68,11 +91,28 @@ pub fn is_restricted_passthrough(name: &str) -> bool {
 
 /// Whether a header with this name probably carries a credential.
 pub fn looks_like_credential(name: &str) -> bool {
-    // ASCII case-insensitive substring search without lowercasing a copy (the words are ASCII, so
-    // a match never starts inside a multi-byte character). "auth" also covers "authorization".
-    let contains = |word: &str| name.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()));
-    name.eq_ignore_ascii_case("cookie")
-        || ["token", "secret", "password", "api-key", "apikey", "auth"].into_iter().any(contains)
+    // An ASCII case-insensitive search for the words in one pass, without a lowercased copy: a
+    // byte is compared further only with the words it can start. The words are ASCII, so a match
+    // never starts inside a multi-byte character. "auth" also covers "authorization".
+    if name.eq_ignore_ascii_case("cookie") {
+        return true;
+    }
+    let mut rest = name.as_bytes();
+    while let Some((first, tail)) = rest.split_first() {
+        let starts = |word: &[u8]| rest.get(..word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word));
+        let found = match first.to_ascii_lowercase() {
+            b't' => starts(b"token"),
+            b's' => starts(b"secret"),
+            b'p' => starts(b"password"),
+            b'a' => starts(b"auth") || starts(b"apikey") || starts(b"api-key"),
+            _ => false,
+        };
+        if found {
+            return true;
+        }
+        rest = tail;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -105,6 +145,11 @@ mod tests {
         }
         assert!(value_problem(&"v".repeat(8192)).is_none());
         assert!(value_problem(&"v".repeat(8193)).is_some());
+        // Characters, not bytes, are counted; C1 controls count as control characters.
+        assert!(value_problem("é\tß").is_none());
+        assert!(value_problem("é\u{85}").is_some());
+        assert!(value_problem(&"é".repeat(8192)).is_none());
+        assert!(value_problem(&"é".repeat(8193)).is_some());
     }
 
     #[test]

@@ -76,13 +76,12 @@ fn string_stop(bytes: &[u8], from: usize) -> usize {
 #[target_feature(enable = "sse2")]
 fn string_stop_sse2(bytes: &[u8], from: usize) -> usize {
     use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     let mut at = from;
     while let Some(chunk) = bytes.get(at..).and_then(|rest| rest.first_chunk::<16>()) {
-        let (low, high) = chunk.split_at(8);
-        let half = |h: &[u8]| h.first_chunk::<8>().map_or(0, |h| i64::from_le_bytes(*h));
-        let v = _mm_set_epi64x(half(high), half(low));
+        // SAFETY: `chunk` is sixteen readable bytes; the load has no alignment requirement.
+        let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // Unsigned v <= 0x1f exactly where min(v, 0x1f) == v.
@@ -150,7 +149,19 @@ impl<'de> Reader<'de> {
     }
 
     /// The next byte that is not JSON whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
+        // Every JSON whitespace byte is at most a space; the API server sends compact JSON, so
+        // the next byte is nearly always the token itself.
+        match self.bytes().get(self.pos) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => self.peek_past_whitespace(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn peek_past_whitespace(&mut self) -> Option<u8> {
         let bytes = self.bytes();
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {

@@ -131,7 +131,10 @@ pub fn check_namespace(namespace: Option<&str>, ref_path: &str, target: &str, ct
 
 /// Checks a name-and-namespace reference at `ref_path`.
 pub fn check_ref(name: &str, namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
-    check_name(name, &field(ref_path, "name"), out);
+    // The name's field path is built only for a finding.
+    if dns1123_subdomain_problem(name).is_some() {
+        check_name(name, &field(ref_path, "name"), out);
+    }
     check_namespace(namespace, ref_path, target, ctx, out);
 }
 

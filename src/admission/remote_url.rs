@@ -194,10 +194,17 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     if !(raw.starts_with("http://") || raw.starts_with("https://")) {
         return syntax("must start with http:// or https:// (lower case)");
     }
-    if raw.chars().count() > MAX_URL_LEN {
+    // A string has at most as many characters as bytes: most URLs are settled by their length.
+    if raw.len() > MAX_URL_LEN && raw.chars().count() > MAX_URL_LEN {
         return syntax(&format!("must be at most {MAX_URL_LEN} characters"));
     }
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let bad_char = if raw.is_ascii() {
+        // The ASCII whitespace and control characters, as `char::is_whitespace`/`is_control` say.
+        raw.bytes().any(|b| b == b' ' || b.is_ascii_control())
+    } else {
+        raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad_char {
         return syntax("must not contain whitespace or control characters");
     }
     let url = match Url::parse(raw) {
@@ -207,7 +214,8 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     let Some(host) = url.host().filter(|h| !matches!(h, Host::Domain(""))) else {
         return syntax("must name a host");
     };
-    report.host = Some(host.to_string());
+    // The host as the URL serializes it (brackets around IPv6), without formatting it again.
+    report.host = url.host_str().map(str::to_owned);
     report.plain_http = url.scheme() == "http";
     report.has_fragment = url.fragment().is_some();
     if has_user_info(raw) || !url.username().is_empty() || url.password().is_some() {
@@ -221,10 +229,10 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     report
 }
 
-/// Whether the authority part of `raw` carries user-info (even an empty `@`, which the parsed URL
-/// does not show).
+/// Whether the authority part of `raw` (which starts with its scheme, as `inspect` checked) carries
+/// user-info (even an empty `@`, which the parsed URL does not show).
 fn has_user_info(raw: &str) -> bool {
-    let after_scheme = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    let after_scheme = ["https://", "http://"].iter().find_map(|scheme| raw.strip_prefix(scheme)).unwrap_or(raw);
     let authority_end = after_scheme.find(['/', '?', '#', '\\']).unwrap_or(after_scheme.len());
     after_scheme[..authority_end].contains('@')
 }
@@ -323,9 +331,24 @@ mod tests {
 
     #[test]
     fn syntax_and_credentials() {
-        for bad in ["HTTPS://example.com", "ftp://x", "https//x", "http://", "http://exa mple.com", "http://a\u{7}b"] {
-            assert!(matches!(verdict(bad).first(), Some(UrlProblem::Syntax(_))), "{bad}");
+        for bad in [
+            "HTTPS://example.com",
+            "ftp://x",
+            "https//x",
+            "http://",
+            "http://exa mple.com",
+            "http://a\u{7}b",
+            "http://a\u{b}b",
+            "http://a\u{7f}b",
+            "http://exa\u{3000}mple.com",
+            "https://ex\u{85}ample.com",
+        ] {
+            assert!(matches!(verdict(bad).first(), Some(UrlProblem::Syntax(_))), "{bad:?}");
         }
+        // The length limit counts characters, not bytes.
+        let wide = format!("https://example.com/{}", "é".repeat(MAX_URL_LEN - 20));
+        assert!(verdict(&wide).is_empty());
+        assert!(matches!(verdict(&format!("{wide}é")).first(), Some(UrlProblem::Syntax(_))));
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(matches!(verdict(&long).first(), Some(UrlProblem::Syntax(_))));
         let exact = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN - 20));
@@ -375,5 +398,10 @@ mod tests {
         assert_eq!(report.problems, vec![UrlProblem::Blocked("is in blocked range 127.0.0.0/8".into())]);
         assert_eq!(report.host.as_deref(), Some("127.0.0.1"));
         assert!(report.plain_http);
+        // Hosts are named as parsed: normalised, IPv6 in brackets.
+        let host = |url: &str| inspect(url, &RemoteUrlPolicy::default()).host;
+        assert_eq!(host("http://[0:0::1]/").as_deref(), Some("[::1]"));
+        assert_eq!(host("http://0x7f.1/").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("https://EXAMPLE.com./x").as_deref(), Some("example.com."));
     }
 }
