@@ -135,10 +135,11 @@ pub async fn start(options: ServerOptions) -> std::io::Result<RunningServer> {
     let admin_addr = admin_listener.local_addr()?;
     let shutdown = options.shutdown;
     let state = webhooks::WebhookState::new(options.policy, options.cluster, options.metrics.clone());
-    let router = webhooks::router(state, options.limits, options.bench_ceiling);
+    let (limits, ceiling) = (options.limits, options.bench_ceiling);
+    let make_router = move || webhooks::router(state.clone(), limits, ceiling);
     let workers = workers::Workers::start("webhook", options.workers)?;
     let webhook_task =
-        tokio::spawn(tls::serve(webhook_listener, options.tls, router, options.limits, workers, shutdown.clone()));
+        tokio::spawn(tls::serve(webhook_listener, options.tls, make_router, options.limits, workers, shutdown.clone()));
     let admin_router = admin::router(options.readiness.clone(), options.metrics);
     let admin_shutdown = shutdown.clone();
     let admin_task = tokio::spawn(async move {

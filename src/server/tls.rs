@@ -28,17 +28,21 @@ pub fn server_config(resolver: Arc<dyn ResolvesServerCert>) -> Arc<ServerConfig>
     Arc::new(config)
 }
 
-/// Serves `router` over TLS on `listener`, each connection on one of `workers`, until `shutdown`
-/// fires; then lets open connections finish (bounded by `limits.shutdown_grace`) and stops the
-/// workers.
+/// Serves the routes `make_router` makes over TLS on `listener`, each connection on one of
+/// `workers`, until `shutdown` fires; then lets open connections finish (bounded by
+/// `limits.shutdown_grace`) and stops the workers.
+///
+/// Each worker gets a router of its own, and so its own copy of the handlers' state: the
+/// reference count every request takes on that state is then written by one core only.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
-    router: Router,
+    make_router: impl Fn() -> Router,
     limits: Limits,
     workers: Workers,
     shutdown: CancellationToken,
 ) {
+    let routers: Vec<Router> = (0..workers.count()).map(|_| make_router()).collect();
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -69,35 +73,44 @@ pub async fn serve(
             }
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
         let executor = workers.executor();
-        workers.spawn_connection(async move {
-            let _permit = permit;
-            let stream = match TcpStream::from_std(stream) {
-                Ok(stream) => stream,
-                Err(err) => {
-                    tracing::debug!(error = %err, "cannot register the connection");
-                    return;
+        let routers = &routers;
+        workers.spawn_connection(move |worker| {
+            // Every worker number has its router (made above from the same count).
+            let service = routers.get(worker).cloned().map(TowerToHyperService::new);
+            async move {
+                let _permit = permit;
+                let Some(service) = service else { return };
+                let stream = match TcpStream::from_std(stream) {
+                    Ok(stream) => stream,
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot register the connection");
+                        return;
+                    }
+                };
+                let tls_stream = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(err)) => {
+                        tracing::debug!(error = %err, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake timed out");
+                        return;
+                    }
+                };
+                let mut builder = auto::Builder::new(executor);
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
+                    .keep_alive(true);
+                builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(std::time::Duration::from_secs(30)));
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                if let Err(err) = watcher.watch(conn.into_owned()).await {
+                    tracing::debug!(error = %err, "connection ended with an error");
                 }
-            };
-            let tls_stream = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(err)) => {
-                    tracing::debug!(error = %err, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake timed out");
-                    return;
-                }
-            };
-            let mut builder = auto::Builder::new(executor);
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
-            builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(std::time::Duration::from_secs(30)));
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
-            if let Err(err) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(error = %err, "connection ended with an error");
             }
         });
     }

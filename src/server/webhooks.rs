@@ -25,7 +25,8 @@ use crate::metrics::{AdmissionLabels, ConversionLabels, EndpointLabels, FindingL
 /// Bodies above this size are evaluated on the blocking pool, off the async workers.
 const INLINE_BODY_LIMIT: usize = 256 * 1024;
 
-/// What the handlers share.
+/// What the handlers share. Cloned per webhook worker; the clones count into the same metrics.
+#[derive(Clone)]
 pub struct WebhookState {
     policy: RemoteUrlPolicy,
     cluster: Arc<dyn ClusterView>,
@@ -80,6 +81,7 @@ impl Answer {
 /// The series a well-formed review is counted in, looked up once at start: the per-request lookup
 /// in a metric family hashes the labels and takes a lock. Indexed in the order of `MODES`,
 /// `AdmissionKind::ALL` and `Answer::ALL`, which is the order the enums declare.
+#[derive(Clone)]
 struct AnsweredSeries {
     /// By mode, kind and answer, all with code 200.
     answered: [[[Counter; Answer::ALL.len()]; AdmissionKind::ALL.len()]; MODES.len()],

@@ -65,14 +65,25 @@ impl Workers {
         Ok(Workers { workers: workers.into(), threads, stop, next: Arc::new(AtomicUsize::new(0)) })
     }
 
-    /// Runs a connection's task on the worker with the fewest open connections, where it counts as
-    /// open until it ends. The task is first polled on that worker's thread, so the sockets it
-    /// registers belong to that worker's I/O driver.
-    pub fn spawn_connection(&self, connection: impl Future<Output = ()> + Send + 'static) {
+    /// How many serving threads there are; workers are numbered from 0.
+    pub fn count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Runs a connection's task, made by `connection` from the number of the worker it goes to,
+    /// on the worker with the fewest open connections, where it counts as open until it ends. The
+    /// task is first polled on that worker's thread, so the sockets it registers belong to that
+    /// worker's I/O driver.
+    pub fn spawn_connection<F, Fut>(&self, connection: F)
+    where
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let index =
             (0..self.workers.len()).min_by_key(|&i| self.workers[i].open.load(Ordering::Relaxed)).unwrap_or_default();
         self.workers[index].open.fetch_add(1, Ordering::Relaxed);
         let assigned = Assigned { workers: self.workers.clone(), index };
+        let connection = connection(index);
         self.workers[index].handle.spawn(async move {
             let _assigned = assigned;
             connection.await;
@@ -130,13 +141,14 @@ mod tests {
     #[test]
     fn connections_go_to_the_worker_with_the_fewest_open() {
         let workers = Workers::start("t", 2).expect("workers");
-        assert_eq!(workers.workers.len(), 2);
+        assert_eq!(workers.count(), 2);
         let (release, held) = tokio::sync::watch::channel(false);
         let seen = Arc::new(Mutex::new(Vec::new()));
         for _ in 0..4 {
             let (seen, mut held) = (seen.clone(), held.clone());
             let (started, ran) = std::sync::mpsc::channel();
-            workers.spawn_connection(async move {
+            workers.spawn_connection(move |index| async move {
+                assert_eq!(thread_name(), format!("t-{index}"), "the task runs on the worker it was made for");
                 seen.lock().expect("lock").push(thread_name());
                 started.send(()).expect("send");
                 let _ = held.wait_for(|released| *released).await;
@@ -157,14 +169,14 @@ mod tests {
         let (started, ran) = std::sync::mpsc::channel();
         let mut held_clone = held.clone();
         let first_started = started.clone();
-        workers.spawn_connection(async move {
+        workers.spawn_connection(move |_| async move {
             first_started.send(thread_name()).expect("send");
             let _ = held_clone.wait_for(|released| *released).await;
         });
         let busy = ran.recv_timeout(Duration::from_secs(5)).expect("first ran");
         // A short connection on the other worker, which closes at once.
         let closed_started = started.clone();
-        workers.spawn_connection(async move {
+        workers.spawn_connection(move |_| async move {
             closed_started.send(thread_name()).expect("send");
         });
         let other = ran.recv_timeout(Duration::from_secs(5)).expect("second ran");
@@ -175,7 +187,7 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the claim was not released");
             std::thread::sleep(Duration::from_millis(1));
         }
-        workers.spawn_connection(async move {
+        workers.spawn_connection(move |_| async move {
             started.send(thread_name()).expect("send");
         });
         assert_eq!(ran.recv_timeout(Duration::from_secs(5)).expect("third ran"), other);
