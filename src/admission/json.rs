@@ -356,7 +356,7 @@ impl<'de> Reader<'de> {
                         }
                         self.string(false)?;
                         self.expect(b':', "expected ':'")?;
-                        self.skip()?;
+                        self.skip_member_value()?;
                         match self.peek() {
                             Some(b',') => self.pos += 1,
                             _ => break,
@@ -391,6 +391,22 @@ impl<'de> Reader<'de> {
                 }
             }
             _ => fail("expected a value", self.pos),
+        }
+    }
+
+    /// [`Reader::skip`] for a member's value, with the two commonest values in a skipped object
+    /// (`managedFields[].fieldsV1` is mostly keys with `{}` values, the rest mostly strings) read
+    /// without a call.
+    #[inline]
+    fn skip_member_value(&mut self) -> Result<()> {
+        let bytes = self.bytes();
+        match bytes.get(self.pos) {
+            Some(b'{') if bytes.get(self.pos + 1) == Some(&b'}') => {
+                self.pos += 2;
+                Ok(())
+            }
+            Some(b'"') => self.string(false).map(drop),
+            _ => self.skip(),
         }
     }
 
