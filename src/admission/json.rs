@@ -221,6 +221,20 @@ impl<'de> Reader<'de> {
         self.string_with_escapes(start, stop, decode)
     }
 
+    /// Checks and skips the string whose opening quote is at `pos`: [`Reader::string`] without
+    /// building its result.
+    #[inline]
+    fn skip_string(&mut self) -> Result<()> {
+        let bytes = self.bytes();
+        let start = self.pos + 1;
+        let stop = string_stop(bytes, start);
+        if bytes.get(stop) == Some(&b'"') {
+            self.pos = stop + 1;
+            return Ok(());
+        }
+        self.string_with_escapes(start, stop, false).map(drop)
+    }
+
     /// [`Reader::string`] from `at`, the first backslash or other stop of the string at `start`.
     #[cold]
     #[inline(never)]
@@ -346,7 +360,7 @@ impl<'de> Reader<'de> {
     /// Checks and skips one value, as strictly as a `Value` parse reads it.
     fn skip(&mut self) -> Result<()> {
         match self.peek() {
-            Some(b'"') => self.string(false).map(drop),
+            Some(b'"') => self.skip_string(),
             Some(b'{') => {
                 self.enter()?;
                 if self.peek() != Some(b'}') {
@@ -354,7 +368,7 @@ impl<'de> Reader<'de> {
                         if self.peek() != Some(b'"') {
                             return fail("expected a key", self.pos);
                         }
-                        self.string(false)?;
+                        self.skip_string()?;
                         self.expect(b':', "expected ':'")?;
                         self.skip_member_value()?;
                         match self.peek() {
@@ -405,7 +419,7 @@ impl<'de> Reader<'de> {
                 self.pos += 2;
                 Ok(())
             }
-            Some(b'"') => self.string(false).map(drop),
+            Some(b'"') => self.skip_string(),
             _ => self.skip(),
         }
     }
@@ -665,7 +679,7 @@ impl<'de> Deserializer<'de> for Key<'_, 'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.0.string(false)?;
+        self.0.skip_string()?;
         visitor.visit_unit()
     }
 
