@@ -618,6 +618,22 @@ impl<'de> Reader<'de> {
     }
 }
 
+impl Reader<'_> {
+    /// Before an array's element or an object's member: `false` at `close`, the end; otherwise
+    /// consumes the comma before it (none before the first) and returns `true`.
+    #[inline]
+    fn next_entry(&mut self, first: &mut bool, close: u8) -> Result<bool> {
+        match self.peek() {
+            Some(b) if b == close => return Ok(false),
+            Some(b',') if !*first => self.pos += 1,
+            _ if *first => {}
+            _ => return fail("expected ',' or the end of the array or object", self.pos),
+        }
+        *first = false;
+        Ok(true)
+    }
+}
+
 /// The elements of an array being read.
 struct Elements<'r, 'de> {
     reader: &'r mut Reader<'de>,
@@ -628,13 +644,9 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        match self.reader.peek() {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => self.reader.pos += 1,
-            _ if self.first => {}
-            _ => return fail("expected ',' or ']'", self.reader.pos),
+        if !self.reader.next_entry(&mut self.first, b']')? {
+            return Ok(None);
         }
-        self.first = false;
         seed.deserialize(&mut *self.reader).map(Some)
     }
 }
@@ -649,13 +661,9 @@ impl<'de> MapAccess<'de> for Members<'_, 'de> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        match self.reader.peek() {
-            Some(b'}') => return Ok(None),
-            Some(b',') if !self.first => self.reader.pos += 1,
-            _ if self.first => {}
-            _ => return fail("expected ',' or '}'", self.reader.pos),
+        if !self.reader.next_entry(&mut self.first, b'}')? {
+            return Ok(None);
         }
-        self.first = false;
         if self.reader.peek() != Some(b'"') {
             return fail("expected a key", self.reader.pos);
         }
