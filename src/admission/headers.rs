@@ -25,29 +25,26 @@ pub const RESTRICTED: [&str; 17] = [
 pub const MAX_NAME_LEN: usize = 255;
 pub const MAX_VALUE_LEN: usize = 8192;
 
+/// RFC 9110 `tchar` by byte value: letters, digits and ``!#$%&'*+-.^_`|~``.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        table[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let symbols = b"!#$%&'*+-.^_`|~";
+    let mut i = 0;
+    while i < symbols.len() {
+        table[symbols[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Whether `name` is an RFC 9110 token (`tchar+`).
 pub fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)])
 }
 
 /// Why `name` is not a usable header name, if it is not.
@@ -69,8 +66,7 @@ pub fn is_restricted(name: &str) -> bool {
 
 /// Why `value` cannot be sent as a header value, if it cannot (never echoes the value).
 pub fn value_problem(value: &str) -> Option<String> {
-    // A string has at most as many characters as bytes: most values are settled by their length.
-    if value.len() > MAX_VALUE_LEN && value.chars().count() > MAX_VALUE_LEN {
+    if super::more_chars_than(value, MAX_VALUE_LEN) {
         return Some(format!("header value must be at most {MAX_VALUE_LEN} characters"));
     }
     let control = if value.is_ascii() {

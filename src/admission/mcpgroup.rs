@@ -11,7 +11,7 @@ pub const CHECKS: &[Check<MCPGroup>] = &[("group.description", |g, _, out| check
 fn check_description(group: &MCPGroup, out: &mut Findings) {
     let Some(text) = group.spec.description.as_deref() else { return };
     let path = "spec.description";
-    if text.chars().count() > MAX_DESCRIPTION {
+    if super::more_chars_than(text, MAX_DESCRIPTION) {
         out.deny("group.description", path, Reason::Invalid, format!("must be at most {MAX_DESCRIPTION} characters"));
     }
     if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {

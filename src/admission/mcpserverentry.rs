@@ -248,12 +248,8 @@ fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
             );
             continue;
         };
-        if refs::dns1123_subdomain_problem(&secret_ref.name).is_some() {
-            check_name(&secret_ref.name, &field(&path(), "name"), out);
-        }
-        if refs::data_key_problem(&secret_ref.key).is_some() {
-            check_key(&secret_ref.key, &field(&path(), "key"), out);
-        }
+        refs::check_name_at(&secret_ref.name, || field(&path(), "name"), out);
+        refs::check_key_at(&secret_ref.key, || field(&path(), "key"), out);
         if secret_ref.namespace.is_some() {
             check_namespace(secret_ref.namespace.as_deref(), &path(), "Secret", ctx, out);
         }

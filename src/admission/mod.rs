@@ -34,6 +34,12 @@ pub trait ClusterView: Send + Sync {
     fn group_members(&self, namespace: &str, name: &str) -> Option<Vec<String>>;
 }
 
+/// Whether `text` has more than `max` characters. A string has at most as many characters as
+/// bytes, so most are settled by their length without counting.
+pub(crate) fn more_chars_than(text: &str, max: usize) -> bool {
+    text.len() > max && text.chars().count() > max
+}
+
 /// The view used without a cluster: knows nothing, so referential warnings are skipped.
 pub struct NoCluster;
 

@@ -78,10 +78,15 @@ pub fn data_key_problem(key: &str) -> Option<String> {
 
 /// Checks a reference's name: `path` is the name field.
 pub fn check_name(name: &str, path: &str, out: &mut Findings) {
+    check_name_at(name, || path.to_string(), out);
+}
+
+/// [`check_name`] with a field path that is built only for a finding.
+pub fn check_name_at(name: &str, path: impl FnOnce() -> String, out: &mut Findings) {
     if let Some(problem) = dns1123_subdomain_problem(name) {
         let reason = if name.is_empty() { Reason::Required } else { Reason::Invalid };
         let reason = if name.contains('/') { Reason::Forbidden } else { reason };
-        out.deny(REF_NAME, path, reason, format!("name {problem}"));
+        out.deny(REF_NAME, path(), reason, format!("name {problem}"));
     }
 }
 
@@ -105,9 +110,14 @@ pub fn check_required_key(rule: &'static str, what: &str, key: &str, path: &str,
 
 /// Checks a Secret or ConfigMap key: `path` is the key field.
 pub fn check_key(key: &str, path: &str, out: &mut Findings) {
+    check_key_at(key, || path.to_string(), out);
+}
+
+/// [`check_key`] with a field path that is built only for a finding.
+pub fn check_key_at(key: &str, path: impl FnOnce() -> String, out: &mut Findings) {
     if let Some(problem) = data_key_problem(key) {
         let reason = if key.is_empty() { Reason::Required } else { Reason::Invalid };
-        out.deny(REF_NAME, path, reason, format!("key {problem}"));
+        out.deny(REF_NAME, path(), reason, format!("key {problem}"));
     }
 }
 
@@ -131,10 +141,7 @@ pub fn check_namespace(namespace: Option<&str>, ref_path: &str, target: &str, ct
 
 /// Checks a name-and-namespace reference at `ref_path`.
 pub fn check_ref(name: &str, namespace: Option<&str>, ref_path: &str, target: &str, ctx: &Context, out: &mut Findings) {
-    // The name's field path is built only for a finding.
-    if dns1123_subdomain_problem(name).is_some() {
-        check_name(name, &field(ref_path, "name"), out);
-    }
+    check_name_at(name, || field(ref_path, "name"), out);
     check_namespace(namespace, ref_path, target, ctx, out);
 }
 

@@ -194,8 +194,7 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     if !(raw.starts_with("http://") || raw.starts_with("https://")) {
         return syntax("must start with http:// or https:// (lower case)");
     }
-    // A string has at most as many characters as bytes: most URLs are settled by their length.
-    if raw.len() > MAX_URL_LEN && raw.chars().count() > MAX_URL_LEN {
+    if super::more_chars_than(raw, MAX_URL_LEN) {
         return syntax(&format!("must be at most {MAX_URL_LEN} characters"));
     }
     let bad_char = if raw.is_ascii() {
