@@ -17,6 +17,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -24,6 +25,7 @@ use serde_json::Value;
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::json;
 use super::review::{REVIEW_API_VERSION, Reviewed};
+use super::virtualmcpserver::CONVERSION_ANNOTATION;
 use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
@@ -171,19 +173,20 @@ members!(['de, S: Deserialize<'de>, St: Deserialize<'de>] 'de, Decoded<'de, S, S
 
 type DecodedOf<'a, T> = Decoded<'a, <T as Admit>::Spec, <T as Admit>::Status>;
 
-/// `ObjectMeta` read as k8s-openapi reads it, except that `managedFields` and `ownerReferences`,
-/// which no rule reads, are checked the same way and dropped instead of kept (the first holds a
-/// `Value` tree per manager).
+/// `ObjectMeta` read as k8s-openapi reads it, except that what no rule reads is checked the same
+/// way and dropped instead of kept: `managedFields` (a `Value` tree per manager), `ownerReferences`,
+/// `labels`, `creationTimestamp` and every annotation but those in [`READ_ANNOTATIONS`]. A rule
+/// that starts reading one of these must be given it here.
 #[derive(Default)]
 struct Metadata {
-    annotations: Option<BTreeMap<String, String>>,
-    creation_timestamp: Option<Time>,
+    annotations: Option<ReadAnnotations>,
+    creation_timestamp: Option<IsTime>,
     deletion_grace_period_seconds: Option<i64>,
     deletion_timestamp: Option<Time>,
     finalizers: Option<Vec<String>>,
     generate_name: Option<String>,
     generation: Option<i64>,
-    labels: Option<BTreeMap<String, String>>,
+    labels: Option<StrMap>,
     managed_fields: Option<Vec<ManagedFields>>,
     name: Option<String>,
     namespace: Option<String>,
@@ -214,14 +217,14 @@ members!(['de] 'de, Metadata {
 impl From<Metadata> for ObjectMeta {
     fn from(m: Metadata) -> Self {
         ObjectMeta {
-            annotations: m.annotations,
-            creation_timestamp: m.creation_timestamp,
+            annotations: m.annotations.map(|a| a.0),
+            creation_timestamp: None,
             deletion_grace_period_seconds: m.deletion_grace_period_seconds,
             deletion_timestamp: m.deletion_timestamp,
             finalizers: m.finalizers,
             generate_name: m.generate_name,
             generation: m.generation,
-            labels: m.labels,
+            labels: None,
             managed_fields: None,
             name: m.name,
             namespace: m.namespace,
@@ -242,7 +245,7 @@ struct ManagedFields {
     _manager: Option<IsStr>,
     _operation: Option<IsStr>,
     _subresource: Option<IsStr>,
-    _time: Option<Time>,
+    _time: Option<IsTime>,
 }
 
 members!(['de] 'de, ManagedFields {
@@ -331,6 +334,110 @@ impl<'de> Deserialize<'de> for IsStr {
         }
         deserializer.deserialize_str(IsStrVisitor)
     }
+}
+
+/// The annotations some rule reads (through [`Context::annotations`](super::Context)); the direct
+/// path keeps only these.
+const READ_ANNOTATIONS: [&str; 1] = [CONVERSION_ANNOTATION];
+
+/// `metadata.annotations` checked as a map of strings, keeping only [`READ_ANNOTATIONS`].
+struct ReadAnnotations(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for ReadAnnotations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ReadAnnotationsVisitor;
+        impl<'de> Visitor<'de> for ReadAnnotationsVisitor {
+            type Value = ReadAnnotations;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a map of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ReadAnnotations, A::Error> {
+                let mut kept = BTreeMap::new();
+                while let Some(key) = map.next_key::<Str<'de>>()? {
+                    if READ_ANNOTATIONS.contains(&&*key) {
+                        kept.insert(key.0.into_owned(), map.next_value::<String>()?);
+                    } else {
+                        map.next_value::<IsStr>()?;
+                    }
+                }
+                Ok(ReadAnnotations(kept))
+            }
+        }
+        deserializer.deserialize_map(ReadAnnotationsVisitor)
+    }
+}
+
+/// A map of strings (`metadata.labels`), checked and dropped.
+struct StrMap;
+
+impl<'de> Deserialize<'de> for StrMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrMapVisitor;
+        impl<'de> Visitor<'de> for StrMapVisitor {
+            type Value = StrMap;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a map of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrMap, A::Error> {
+                while map.next_entry::<IsStr, IsStr>()?.is_some() {}
+                Ok(StrMap)
+            }
+        }
+        deserializer.deserialize_map(StrMapVisitor)
+    }
+}
+
+/// A `Time` (`metadata.creationTimestamp`, `managedFields[].time`), checked as k8s-openapi reads
+/// it and dropped: the form the API server writes is checked by hand, anything else by jiff.
+struct IsTime;
+
+impl<'de> Deserialize<'de> for IsTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IsTimeVisitor;
+        impl<'de> Visitor<'de> for IsTimeVisitor {
+            type Value = IsTime;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a timestamp")
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<IsTime, D::Error> {
+                deserializer.deserialize_str(self)
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<IsTime, E> {
+                if !is_plain_utc_timestamp(text) {
+                    Timestamp::deserialize(de::value::StrDeserializer::<E>::new(text))?;
+                }
+                Ok(IsTime)
+            }
+        }
+        // As `Time` asks for itself, so that every deserializer answers as it answers `Time`.
+        deserializer.deserialize_newtype_struct("Time", IsTimeVisitor)
+    }
+}
+
+/// Whether `text` is a UTC timestamp in the form the API server writes (`2026-11-30T10:00:00Z`)
+/// naming a real second well inside the range jiff's `Timestamp` accepts. Anything else is left to
+/// jiff, so this decides only what jiff would accept.
+fn is_plain_utc_timestamp(text: &str) -> bool {
+    let Ok(b) = <&[u8; 20]>::try_from(text.as_bytes()) else { return false };
+    let shape = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z';
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if !shape || !DIGITS.iter().all(|&i| b[i].is_ascii_digit()) {
+        return false;
+    }
+    let number = |at: usize, len: usize| b[at..at + len].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let (year, month, day) = (number(0, 4), number(5, 2), number(8, 2));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 => 28 + u32::from(leap),
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return false,
+    };
+    (1000..=9998).contains(&year)
+        && (1..=month_days).contains(&day)
+        && number(11, 2) < 24
+        && number(14, 2) < 60
+        && number(17, 2) < 60
 }
 
 /// The answer to a plain, well-formed CREATE or UPDATE, read without building a `Value` of the body.
@@ -668,6 +775,63 @@ mod tests {
                 replace(r#""generation":1,"#, r#""generation":1,"ownerReferences":[{"controller":"yes"}],"#),
             ),
             ("managedFields time not a time", replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"yesterday""#)),
+            (
+                "managedFields time on 29 February 2026",
+                replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"2026-02-29T10:00:00Z""#),
+            ),
+            (
+                "creationTimestamp not a time",
+                replace(
+                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
+                    r#""creationTimestamp":"2026-13-01T00:00:00Z""#,
+                ),
+            ),
+            (
+                "creationTimestamp with an offset",
+                replace(
+                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
+                    r#""creationTimestamp":"2026-11-30T10:00:00+01:00""#,
+                ),
+            ),
+            (
+                "creationTimestamp in a leap second",
+                replace(
+                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
+                    r#""creationTimestamp":"2016-12-31T23:59:60Z""#,
+                ),
+            ),
+            (
+                "creationTimestamp past jiff's range",
+                replace(
+                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
+                    r#""creationTimestamp":"9999-12-31T23:59:59Z""#,
+                ),
+            ),
+            (
+                "creationTimestamp not a string",
+                replace(r#""creationTimestamp":"2026-11-30T10:00:00Z""#, r#""creationTimestamp":20261130"#),
+            ),
+            (
+                "null creationTimestamp",
+                replace(r#""creationTimestamp":"2026-11-30T10:00:00Z""#, r#""creationTimestamp":null"#),
+            ),
+            ("label value not a string", replace(r#""team":"team-a""#, r#""team":7"#)),
+            ("labels not a map", replace(r#""labels":{"#, r#""labels":["x"],"x":{"#)),
+            (
+                "annotation value null",
+                replace(r#""toolhive.stacklok.dev/owner":"#, r#""toolhive.stacklok.dev/owner":null,"y":"#),
+            ),
+            (
+                "a conversion annotation among others, repeated",
+                replace(
+                    r#""annotations":{"#,
+                    r#""annotations":{"conversion.toolhive.stacklok.dev/v1alpha1":"{","conversion.toolhive.stacklok.dev/v1alpha1":"{\"absent\":[\"spec.x\"]}","#,
+                ),
+            ),
+            (
+                "conversion annotation not a string",
+                replace(r#""annotations":{"#, r#""annotations":{"conversion.toolhive.stacklok.dev/v1alpha1":{},"#),
+            ),
             ("deep nesting in fieldsV1", replace(r#""f:team":{}"#, &format!(r#""f:team":{deep}"#))),
             ("escapes in fieldsV1", replace(r#""f:team":{}"#, r#""f:te\u0061m":{"\n":"\\"}"#)),
             ("exponent-like keys in fieldsV1", replace(r#""f:team":{}"#, r#""f:v1e5":{"x":2E3}"#)),
@@ -739,6 +903,58 @@ mod tests {
     /// A metadata member nested `levels` arrays deep, then `"generation":1,`.
     fn nested_member(levels: usize) -> String {
         format!(r#""x":{}{},"generation":1,"#, "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn plain_timestamps_are_judged_as_jiff_judges_them() {
+        let jiff_accepts =
+            |text: &str| Timestamp::deserialize(de::value::StrDeserializer::<de::value::Error>::new(text)).is_ok();
+        let mut plain = 0;
+        for year in [999, 1000, 1600, 1900, 1970, 2000, 2023, 2024, 2100, 9998, 9999] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    for time in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:08:09"] {
+                        let text = format!("{year:04}-{month:02}-{day:02}T{time}Z");
+                        let accepted = jiff_accepts(&text);
+                        if is_plain_utc_timestamp(&text) {
+                            assert!(accepted, "{text} passed the plain check but jiff refuses it");
+                            plain += 1;
+                        } else if accepted {
+                            // Left to jiff: only the leap second and the years at the ends.
+                            assert!(time.ends_with(":60") || !(1000..=9998).contains(&year), "{text}");
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(plain, (9 * 365 + 3) * 3, "every day of the nine years in range (three leap), three times each");
+        for other in
+            ["2026-11-30t10:00:00Z", "2026-11-30T10:00:00z", "2026-11-30T10:00:00+00:00", "2026-11-30T10:00:00.5Z"]
+        {
+            assert!(!is_plain_utc_timestamp(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_conversion_annotation_reaches_the_rules_and_the_last_repeat_counts() {
+        let text = compact_fixture("virtualmcpservers/create-legacy-converted.request.json");
+        let key = r#""conversion.toolhive.stacklok.dev/v1alpha1":"#;
+        let at = text.find(key).expect("annotation");
+        let policy = RemoteUrlPolicy::default();
+        let answer = |body: &[u8]| {
+            assert_same("legacy", body);
+            handle_direct(body, AdmissionKind::VirtualMCPServer, Mode::Validate, &policy, &NoCluster)
+                .map(|reviewed| encode(&reviewed))
+                .expect("answered directly")
+        };
+        let as_is = answer(text.as_bytes());
+        let garbage_first = format!(r#"{}{key}"{{","label":"x",{}"#, &text[..at], &text[at..]);
+        assert_eq!(answer(garbage_first.as_bytes()), as_is);
+        let garbage_last = text.replacen(r#","owner":"platform""#, &format!(r#","owner":"platform",{key}"{{""#), 1);
+        assert_ne!(garbage_last, text);
+        let without = text.replacen(key, r#""renamed":"#, 1);
+        assert_ne!(answer(garbage_last.as_bytes()), as_is, "the last repeat counts");
+        assert_ne!(answer(without.as_bytes()), as_is, "the annotation changes the answer");
     }
 
     #[test]
