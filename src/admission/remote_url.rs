@@ -206,6 +206,19 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     if bad_char {
         return syntax("must not contain whitespace or control characters");
     }
+    if let Some(plain) = PlainUrl::read(raw) {
+        report.host = Some(plain.host.to_owned());
+        report.plain_http = plain.http;
+        report.has_fragment = plain.has_fragment;
+        judge_into(&mut report, policy, &Host::Domain(plain.host));
+        return report;
+    }
+    parsed(raw, policy)
+}
+
+/// [`inspect`] past its character checks, with the WHATWG parser.
+fn parsed(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
+    let syntax = |msg: &str| UrlReport { problems: vec![UrlProblem::Syntax(msg.to_string())], ..UrlReport::default() };
     let url = match Url::parse(raw) {
         Ok(url) => url,
         Err(err) => return syntax(&format!("is not a valid absolute URL ({err})")),
@@ -213,19 +226,73 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     let Some(host) = url.host().filter(|h| !matches!(h, Host::Domain(""))) else {
         return syntax("must name a host");
     };
-    // The host as the URL serializes it (brackets around IPv6), without formatting it again.
-    report.host = url.host_str().map(str::to_owned);
-    report.plain_http = url.scheme() == "http";
-    report.has_fragment = url.fragment().is_some();
+    let mut report = UrlReport {
+        // The host as the URL serializes it (brackets around IPv6), without formatting it again.
+        host: url.host_str().map(str::to_owned),
+        plain_http: url.scheme() == "http",
+        has_fragment: url.fragment().is_some(),
+        ..UrlReport::default()
+    };
     if has_user_info(raw) || !url.username().is_empty() || url.password().is_some() {
         report.problems.push(UrlProblem::Credentials);
     }
-    match policy.judge(&host) {
+    judge_into(&mut report, policy, &host);
+    report
+}
+
+fn judge_into(report: &mut UrlReport, policy: &RemoteUrlPolicy, host: &Host<&str>) {
+    match policy.judge(host) {
         HostVerdict::Allowed => {}
         HostVerdict::Blocked(why) => report.problems.push(UrlProblem::Blocked(why)),
         HostVerdict::Private(why) => report.problems.push(UrlProblem::Private(why)),
     }
-    report
+}
+
+/// A URL of the shape nearly every remote URL has, read without the WHATWG parser: `http://` or
+/// `https://`, a lower-case DNS name (labels of letters, digits and inner hyphens, the last one
+/// starting with a letter, so not an IPv4 address in any notation), an optional port, then
+/// anything. For such a URL the parser's host is exactly the name as written (nothing to lower-case,
+/// percent-decode or map), the rest of the URL cannot fail to parse, and there is no user-info; any
+/// other URL is left to the parser.
+struct PlainUrl<'a> {
+    host: &'a str,
+    http: bool,
+    has_fragment: bool,
+}
+
+impl<'a> PlainUrl<'a> {
+    fn read(raw: &'a str) -> Option<Self> {
+        let (http, rest) = match raw.strip_prefix("https://") {
+            Some(rest) => (false, rest),
+            None => (true, raw.strip_prefix("http://")?),
+        };
+        let bytes = rest.as_bytes();
+        let host_len =
+            bytes.iter().position(|b| !matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.')).unwrap_or(bytes.len());
+        let (host, after) = rest.split_at(host_len);
+        let after = match after.strip_prefix(':') {
+            Some(port) => {
+                let digits = port.bytes().take_while(u8::is_ascii_digit).count();
+                let value: u32 = port.get(..digits).filter(|d| (1..=5).contains(&d.len()))?.parse().ok()?;
+                (value <= u32::from(u16::MAX)).then_some(&port[digits..])?
+            }
+            None => after,
+        };
+        if !(after.is_empty() || after.starts_with(['/', '?', '#', '\\'])) || host.len() > 253 {
+            return None;
+        }
+        let plain_label = |label: &str| {
+            let b = label.as_bytes();
+            (1..=63).contains(&b.len())
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+                // Not `xn--` or any other reserved `??--` prefix.
+                && b.get(2..4) != Some(b"--".as_slice())
+        };
+        let last = host.rsplit('.').next()?;
+        let plain = host.split('.').all(plain_label) && last.as_bytes()[0].is_ascii_lowercase();
+        plain.then(|| PlainUrl { host, http, has_fragment: after.contains('#') })
+    }
 }
 
 /// Whether the authority part of `raw` (which starts with its scheme, as `inspect` checked) carries
@@ -402,5 +469,84 @@ mod tests {
         assert_eq!(host("http://[0:0::1]/").as_deref(), Some("[::1]"));
         assert_eq!(host("http://0x7f.1/").as_deref(), Some("127.0.0.1"));
         assert_eq!(host("https://EXAMPLE.com./x").as_deref(), Some("example.com."));
+    }
+
+    /// Reports as [`inspect`] makes them, and as the WHATWG parser alone makes them.
+    fn both_ways(url: &str) -> (UrlReport, UrlReport) {
+        let policy = RemoteUrlPolicy::default();
+        (inspect(url, &policy), parsed(url, &policy))
+    }
+
+    #[test]
+    fn plain_urls_are_read_as_the_parser_reads_them() {
+        let plain = [
+            "https://mcp.github.example.com/v1/mcp",
+            "http://my-svc.my-ns.svc:8080/mcp",
+            "https://a1.b-2.example:443?x#y",
+            "https://example.com#",
+            "http://x.y\\path",
+            "https://metadata/",
+            "https://kubernetes.default.svc.cluster.local",
+            "https://host.example:0080/",
+            "http://sub.cluster.local/",
+        ];
+        for url in plain {
+            assert!(PlainUrl::read(url).is_some(), "{url} should be read without the parser");
+            let (fast, slow) = both_ways(url);
+            assert_eq!(fast, slow, "{url}");
+        }
+        let unusual = [
+            "https://xn--nxasmq6b.example/",
+            "https://ab--cd.example/",
+            "https://-a.example/",
+            "https://a-.example/",
+            "https://a..example/",
+            "https://.example/",
+            "https://example./",
+            "https://Example.com/",
+            "https://1.2.3.4/",
+            "https://example.0x7f/",
+            "https://example.123/",
+            "https://user@example.com/",
+            "https://user:pw@example.com/",
+            "https://@example.com/",
+            "https://example.com:/",
+            "https://example.com:65536/",
+            "https://example.com:8a/",
+            "https://example.com:80@evil.example/",
+            "https://exa_mple.com/",
+            "https://local%68ost/",
+            "https:///example.com/",
+            "https://[::1]/",
+            "https://",
+        ];
+        for url in unusual {
+            assert!(PlainUrl::read(url).is_none(), "{url} should be left to the parser");
+        }
+    }
+
+    proptest::proptest! {
+        /// URLs built from the pieces the plain reader looks at: whenever it reads one, the parser
+        /// reads it the same.
+        #[test]
+        fn the_plain_reader_agrees_with_the_parser(
+            scheme in proptest::sample::select(vec!["http://", "https://"]),
+            labels in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "mcp", "x-1", "0", "42", "0x7f", "z9", "xn--a", "ab--c", "-a", "b-", "", "A", "a_b",
+                    "%61", "localhost", "svc", "\u{e4}", "metadata",
+                ]),
+                1..5,
+            ),
+            port in proptest::sample::select(vec!["", ":", ":0", ":80", ":0443", ":65535", ":65536", ":123456", ":8a"]),
+            rest in proptest::collection::vec(
+                proptest::sample::select(vec!["/", "?", "#", "\\", "a", "@", ":", "%", ".", "[", "]"]),
+                0..6,
+            ),
+        ) {
+            let url = format!("{scheme}{}{port}{}", labels.join("."), rest.concat());
+            let (fast, slow) = both_ways(&url);
+            proptest::prop_assert_eq!(fast, slow, "{}", url);
+        }
     }
 }
