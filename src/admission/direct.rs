@@ -435,11 +435,7 @@ fn is_plain_utc_timestamp(text: &str) -> bool {
         1..=12 => 31,
         _ => return false,
     };
-    (1000..=9998).contains(&year)
-        && (1..=month_days).contains(&day)
-        && two(11) < 24
-        && two(14) < 60
-        && two(17) < 60
+    (1000..=9998).contains(&year) && (1..=month_days).contains(&day) && two(11) < 24 && two(14) < 60 && two(17) < 60
 }
 
 /// The answer to a plain, well-formed CREATE or UPDATE, read without building a `Value` of the body.

@@ -10,6 +10,11 @@ pub const REF_CROSS_NAMESPACE: &str = "ref.cross-namespace";
 
 /// Why `name` is not a DNS-1123 subdomain, if it is not.
 pub fn dns1123_subdomain_problem(name: &str) -> Option<String> {
+    if is_dns1123_subdomain(name) { None } else { subdomain_problem_by_rule(name) }
+}
+
+/// [`dns1123_subdomain_problem`] rule by rule, for the message.
+fn subdomain_problem_by_rule(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("must not be empty".into());
     }
@@ -29,6 +34,26 @@ pub fn dns1123_subdomain_problem(name: &str) -> Option<String> {
         "must be a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with an alphanumeric)"
             .into()
     })
+}
+
+/// Whether `name` is a DNS-1123 subdomain, in one pass over its bytes: at most 253 of lower-case
+/// letters, digits, `-` and `.`, starting and ending with a letter or digit, with no `.` next to
+/// another `.` or a `-` (every label non-empty, starting and ending with a letter or digit).
+fn is_dns1123_subdomain(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else { return false };
+    let mut prev = b'.';
+    let ok = bytes.iter().all(|&b| {
+        let fits = match b {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            b'-' => prev != b'.',
+            b'.' => prev != b'.' && prev != b'-',
+            _ => false,
+        };
+        prev = b;
+        fits
+    });
+    ok && bytes.len() <= 253 && first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric()
 }
 
 /// Why `name` is not a DNS-1123 label (volume and container names), if it is not.
@@ -148,6 +173,28 @@ pub fn check_ref(name: &str, namespace: Option<&str>, ref_path: &str, target: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_subdomain_check_agrees_with_the_rules() {
+        let alphabet = ['a', 'z', '0', '9', '-', '.', '/', 'A', '_', 'é'];
+        let mut names = vec![String::new()];
+        let mut valid = 0;
+        for _ in 0..5 {
+            names = names.iter().flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}"))).collect();
+            for name in &names {
+                let fast = is_dns1123_subdomain(name);
+                assert_eq!(fast, subdomain_problem_by_rule(name).is_none(), "{name:?}");
+                valid += usize::from(fast);
+            }
+        }
+        assert!(valid > 1000, "only {valid} valid names were tried");
+        for name in
+            ["a".repeat(253), "a".repeat(254), format!("{}.b", "a".repeat(251)), format!("{}.b", "a".repeat(252))]
+        {
+            assert_eq!(is_dns1123_subdomain(&name), subdomain_problem_by_rule(&name).is_none(), "{}", name.len());
+        }
+        assert!(!is_dns1123_subdomain(""));
+    }
 
     #[test]
     fn subdomain_names() {
