@@ -136,6 +136,201 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
 }
 
 /// The reader: `text` is the whole document, `pos` the next byte to read.
+/// The escape sequence at `at` (which holds the backslash): the character and the length.
+fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
+    let simple = match bytes.get(at + 1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => {
+            let Some(first) = hex4(bytes, at + 2) else { return fail("invalid \\u escape", at) };
+            return match first {
+                0xD800..=0xDBFF => {
+                    let second = (bytes.get(at + 6..at + 8) == Some(b"\\u"))
+                        .then(|| hex4(bytes, at + 8))
+                        .flatten()
+                        .filter(|n| (0xDC00..=0xDFFF).contains(n));
+                    let Some(second) = second else { return fail("lone surrogate in \\u escape", at) };
+                    let code = 0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
+                    match char::from_u32(code) {
+                        Some(ch) => Ok((ch, 12)),
+                        None => fail("invalid \\u escape", at),
+                    }
+                }
+                0xDC00..=0xDFFF => fail("lone surrogate in \\u escape", at),
+                n => match char::from_u32(u32::from(n)) {
+                    Some(ch) => Ok((ch, 6)),
+                    None => fail("invalid \\u escape", at),
+                },
+            };
+        }
+        _ => return fail("invalid escape", at),
+    };
+    Ok((simple, 2))
+}
+
+/// The end of the number starting at `start`, checked against the JSON grammar, or where it is not
+/// a number.
+fn number_end(bytes: &[u8], start: usize) -> Skip {
+    let digits = |at: &mut usize| {
+        let from = *at;
+        while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+            *at += 1;
+        }
+        *at > from
+    };
+    let mut at = start;
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match bytes.get(at) {
+        Some(b'0') => at += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut at);
+        }
+        _ => return Err(at),
+    }
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        if !digits(&mut at) {
+            return Err(at);
+        }
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        if !digits(&mut at) {
+            return Err(at);
+        }
+    }
+    Ok(at)
+}
+
+/// Where a value checked by [`skip_value`] ends (`Ok`), or where it fails to be JSON (`Err`): plain
+/// positions, so that the skipping functions return in registers. Why it failed is not needed (the
+/// caller leaves the document to `serde_json`).
+type Skip = std::result::Result<usize, usize>;
+
+/// Checks the value at `at` (after any whitespace) as strictly as a `Value` parse reads it, with at
+/// most `depth` levels of nesting, without building anything.
+fn skip_value(bytes: &[u8], at: usize, depth: u32) -> Skip {
+    let at = past_whitespace(bytes, at);
+    match bytes.get(at) {
+        Some(b'"') => skip_str(bytes, at),
+        Some(b'{') if depth > 0 => {
+            let mut at = past_whitespace(bytes, at + 1);
+            if bytes.get(at) == Some(&b'}') {
+                return Ok(at + 1);
+            }
+            loop {
+                if bytes.get(at) != Some(&b'"') {
+                    return Err(at);
+                }
+                at = past_whitespace(bytes, skip_str(bytes, at)?);
+                if bytes.get(at) != Some(&b':') {
+                    return Err(at);
+                }
+                // The commonest member values (`managedFields[].fieldsV1` is mostly keys with `{}`
+                // values, most of the rest strings) without a call.
+                at = match bytes.get(at + 1) {
+                    Some(b'"') => skip_str(bytes, at + 1)?,
+                    Some(b'{') if bytes.get(at + 2) == Some(&b'}') && depth > 1 => at + 3,
+                    _ => skip_value(bytes, at + 1, depth - 1)?,
+                };
+                at = past_whitespace(bytes, at);
+                match bytes.get(at) {
+                    Some(b',') => at = past_whitespace(bytes, at + 1),
+                    Some(b'}') => return Ok(at + 1),
+                    _ => return Err(at),
+                }
+            }
+        }
+        Some(b'[') if depth > 0 => {
+            let mut at = past_whitespace(bytes, at + 1);
+            if bytes.get(at) == Some(&b']') {
+                return Ok(at + 1);
+            }
+            loop {
+                at = past_whitespace(bytes, skip_value(bytes, at, depth - 1)?);
+                match bytes.get(at) {
+                    Some(b',') => at += 1,
+                    Some(b']') => return Ok(at + 1),
+                    _ => return Err(at),
+                }
+            }
+        }
+        _ => skip_scalar(bytes, at),
+    }
+}
+
+/// `at`, or past the JSON whitespace there.
+#[inline(always)]
+fn past_whitespace(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        // Every JSON whitespace byte is at most a space, and the API server sends compact JSON.
+        Some(&b) if b > b' ' => at,
+        _ => past_whitespace_slowly(bytes, at),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn past_whitespace_slowly(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// Checks the string whose opening quote is at `at`.
+#[inline]
+fn skip_str(bytes: &[u8], at: usize) -> Skip {
+    let stop = string_stop(bytes, at + 1);
+    if bytes.get(stop) == Some(&b'"') { Ok(stop + 1) } else { skip_str_escaped(bytes, stop) }
+}
+
+/// [`skip_str`] from `at`, the first backslash or other stop of the string.
+#[cold]
+#[inline(never)]
+fn skip_str_escaped(bytes: &[u8], mut at: usize) -> Skip {
+    loop {
+        match bytes.get(at) {
+            Some(b'"') => return Ok(at + 1),
+            Some(b'\\') => at += escape(bytes, at).map_err(|_| at)?.1,
+            _ => return Err(at),
+        }
+        at = string_stop(bytes, at);
+    }
+}
+
+/// Checks the literal or number at `at` (anything else fails).
+#[inline(never)]
+fn skip_scalar(bytes: &[u8], at: usize) -> Skip {
+    let literal = |word: &[u8]| match bytes.get(at..at + word.len()) {
+        Some(found) if found == word => Ok(at + word.len()),
+        _ => Err(at),
+    };
+    match bytes.get(at) {
+        Some(b't') => literal(b"true"),
+        Some(b'f') => literal(b"false"),
+        Some(b'n') => literal(b"null"),
+        Some(b'-' | b'0'..=b'9') => {
+            let end = number_end(bytes, at)?;
+            let token = &bytes[at..end];
+            let plain = token.len() <= 18 && !token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+            if plain || serde_json::from_slice::<serde_json::Value>(token).is_ok() { Ok(end) } else { Err(at) }
+        }
+        _ => Err(at),
+    }
+}
+
 pub(crate) struct Reader<'de> {
     text: &'de str,
     pos: usize,
@@ -225,14 +420,13 @@ impl<'de> Reader<'de> {
     /// building its result.
     #[inline]
     fn skip_string(&mut self) -> Result<()> {
-        let bytes = self.bytes();
-        let start = self.pos + 1;
-        let stop = string_stop(bytes, start);
-        if bytes.get(stop) == Some(&b'"') {
-            self.pos = stop + 1;
-            return Ok(());
+        match skip_str(self.bytes(), self.pos) {
+            Ok(end) => {
+                self.pos = end;
+                Ok(())
+            }
+            Err(at) => fail("invalid string", at),
         }
-        self.string_with_escapes(start, stop, false).map(drop)
     }
 
     /// [`Reader::string`] from `at`, the first backslash or other stop of the string at `start`.
@@ -253,7 +447,7 @@ impl<'de> Reader<'de> {
                     return Ok(Cow::Owned(decoded));
                 }
                 Some(b'\\') => {
-                    let (ch, len) = self.escape(at)?;
+                    let (ch, len) = escape(bytes, at)?;
                     if decode {
                         decoded.push_str(&self.text[copied..at]);
                         decoded.push(ch);
@@ -268,84 +462,16 @@ impl<'de> Reader<'de> {
         }
     }
 
-    /// The escape sequence at `at` (which holds the backslash): the character and the length.
-    fn escape(&self, at: usize) -> Result<(char, usize)> {
-        let bytes = self.bytes();
-        let simple = match bytes.get(at + 1) {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            Some(b'u') => {
-                let Some(first) = hex4(bytes, at + 2) else { return fail("invalid \\u escape", at) };
-                return match first {
-                    0xD800..=0xDBFF => {
-                        let second = (bytes.get(at + 6..at + 8) == Some(b"\\u"))
-                            .then(|| hex4(bytes, at + 8))
-                            .flatten()
-                            .filter(|n| (0xDC00..=0xDFFF).contains(n));
-                        let Some(second) = second else { return fail("lone surrogate in \\u escape", at) };
-                        let code = 0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
-                        match char::from_u32(code) {
-                            Some(ch) => Ok((ch, 12)),
-                            None => fail("invalid \\u escape", at),
-                        }
-                    }
-                    0xDC00..=0xDFFF => fail("lone surrogate in \\u escape", at),
-                    n => match char::from_u32(u32::from(n)) {
-                        Some(ch) => Ok((ch, 6)),
-                        None => fail("invalid \\u escape", at),
-                    },
-                };
-            }
-            _ => return fail("invalid escape", at),
-        };
-        Ok((simple, 2))
-    }
-
     /// The text of the number at `pos`, checked against the JSON grammar and consumed.
     fn number_token(&mut self) -> Result<&'de str> {
-        let bytes = self.bytes();
         let start = self.pos;
-        let mut at = start;
-        let digits = |at: &mut usize| {
-            let from = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
+        match number_end(self.bytes(), start) {
+            Ok(end) => {
+                self.pos = end;
+                Ok(&self.text[start..end])
             }
-            *at > from
-        };
-        if bytes.get(at) == Some(&b'-') {
-            at += 1;
+            Err(at) => fail("invalid number", at),
         }
-        match bytes.get(at) {
-            Some(b'0') => at += 1,
-            Some(b'1'..=b'9') => {
-                digits(&mut at);
-            }
-            _ => return fail("invalid number", at),
-        }
-        if bytes.get(at) == Some(&b'.') {
-            at += 1;
-            if !digits(&mut at) {
-                return fail("invalid number", at);
-            }
-        }
-        if matches!(bytes.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            if matches!(bytes.get(at), Some(b'+' | b'-')) {
-                at += 1;
-            }
-            if !digits(&mut at) {
-                return fail("invalid number", at);
-            }
-        }
-        self.pos = at;
-        Ok(&self.text[start..at])
     }
 
     /// Hands the number at `pos` to `serde_json`, so it is read exactly as there.
@@ -357,70 +483,14 @@ impl<'de> Reader<'de> {
         Ok(value)
     }
 
-    /// Checks and skips one value, as strictly as a `Value` parse reads it.
+    /// Checks and skips one value, as strictly as a `Value` parse reads it ([`skip_value`]).
     fn skip(&mut self) -> Result<()> {
-        match self.peek() {
-            Some(b'"') => self.skip_string(),
-            Some(b'{') => {
-                self.enter()?;
-                if self.peek() != Some(b'}') {
-                    loop {
-                        if self.peek() != Some(b'"') {
-                            return fail("expected a key", self.pos);
-                        }
-                        self.skip_string()?;
-                        self.expect(b':', "expected ':'")?;
-                        self.skip_member_value()?;
-                        match self.peek() {
-                            Some(b',') => self.pos += 1,
-                            _ => break,
-                        }
-                    }
-                }
-                self.leave(b'}')
-            }
-            Some(b'[') => {
-                self.enter()?;
-                if self.peek() != Some(b']') {
-                    loop {
-                        self.skip()?;
-                        match self.peek() {
-                            Some(b',') => self.pos += 1,
-                            _ => break,
-                        }
-                    }
-                }
-                self.leave(b']')
-            }
-            Some(b't') => self.literal("true"),
-            Some(b'f') => self.literal("false"),
-            Some(b'n') => self.literal("null"),
-            Some(b'-' | b'0'..=b'9') => {
-                let token = self.number_token()?;
-                let plain = token.len() <= 18 && !token.contains(['.', 'e', 'E']);
-                if plain || serde_json::from_str::<serde_json::Value>(token).is_ok() {
-                    Ok(())
-                } else {
-                    fail("number out of range", self.pos)
-                }
-            }
-            _ => fail("expected a value", self.pos),
-        }
-    }
-
-    /// [`Reader::skip`] for a member's value, with the two commonest values in a skipped object
-    /// (`managedFields[].fieldsV1` is mostly keys with `{}` values, the rest mostly strings) read
-    /// without a call.
-    #[inline]
-    fn skip_member_value(&mut self) -> Result<()> {
-        let bytes = self.bytes();
-        match bytes.get(self.pos) {
-            Some(b'{') if bytes.get(self.pos + 1) == Some(&b'}') => {
-                self.pos += 2;
+        match skip_value(self.bytes(), self.pos, self.depth) {
+            Ok(end) => {
+                self.pos = end;
                 Ok(())
             }
-            Some(b'"') => self.skip_string(),
-            _ => self.skip(),
+            Err(at) => fail("invalid JSON in a value read without keeping it", at),
         }
     }
 
