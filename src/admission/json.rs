@@ -71,6 +71,44 @@ fn string_stop(bytes: &[u8], from: usize) -> usize {
     }
 }
 
+/// [`string_stop`] with the first sixteen bytes looked at in line, which settles most keys and
+/// short values without a call. Used where strings are only skipped: in [`Reader::string`], whose
+/// callers keep more values live, the in-line copy costs more in spilled registers than the call.
+#[inline(always)]
+fn string_stop_short(bytes: &[u8], from: usize) -> usize {
+    match bytes.get(from..).and_then(|rest| rest.first_chunk::<16>()) {
+        Some(chunk) => match stops_in_chunk(chunk) {
+            0 => string_stop(bytes, from + 16),
+            found => from + found.trailing_zeros() as usize,
+        },
+        None => string_stop(bytes, from),
+    }
+}
+
+/// A bit per byte of `chunk` that is a string stop (`"`, `\\` or a control character).
+#[inline(always)]
+fn stops_in_chunk(chunk: &[u8; 16]) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: `chunk` is sixteen readable bytes and the load has no alignment requirement; SSE2
+        // is part of every x86-64 CPU (the `cfg` above).
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        chunk.iter().enumerate().filter(|(_, b)| is_string_stop(**b)).fold(0, |bits, (i, _)| bits | 1 << i)
+    }
+}
+
 /// [`string_stop`] sixteen bytes at a time.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
@@ -292,7 +330,7 @@ fn past_whitespace_slowly(bytes: &[u8], mut at: usize) -> usize {
 /// Checks the string whose opening quote is at `at`.
 #[inline]
 fn skip_str(bytes: &[u8], at: usize) -> Skip {
-    let stop = string_stop(bytes, at + 1);
+    let stop = string_stop_short(bytes, at + 1);
     if bytes.get(stop) == Some(&b'"') { Ok(stop + 1) } else { skip_str_escaped(bytes, stop) }
 }
 
@@ -894,6 +932,7 @@ mod tests {
             let expected = string_stop_bytewise(&text, from);
             assert_eq!(string_stop(&text, from), expected, "from {from}");
             assert_eq!(string_stop_words(&text, from), expected, "from {from}");
+            assert_eq!(string_stop_short(&text, from), expected, "from {from}");
         }
         assert_eq!(string_stop(b"abc", 3), 3);
         assert_eq!(string_stop(b"abc", 7), 3);
