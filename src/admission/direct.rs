@@ -25,8 +25,7 @@ use serde_json::Value;
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::json;
 use super::review::{REVIEW_API_VERSION, Reviewed};
-use super::virtualmcpserver::CONVERSION_ANNOTATION;
-use super::{ClusterView, RemoteUrlPolicy};
+use super::{ClusterView, READ_ANNOTATIONS, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
@@ -335,10 +334,6 @@ impl<'de> Deserialize<'de> for IsStr {
         deserializer.deserialize_str(IsStrVisitor)
     }
 }
-
-/// The annotations some rule reads (through [`Context::annotations`](super::Context)); the direct
-/// path keeps only these.
-const READ_ANNOTATIONS: [&str; 1] = [CONVERSION_ANNOTATION];
 
 /// `metadata.annotations` checked as a map of strings, keeping only [`READ_ANNOTATIONS`].
 struct ReadAnnotations(BTreeMap<String, String>);
@@ -664,6 +659,9 @@ mod tests {
             assert!(text.contains(from), "{from}");
             text.replacen(from, to, 1).into_bytes()
         };
+        let created = |value: &str| {
+            replace(r#""creationTimestamp":"2026-11-30T10:00:00Z""#, &format!(r#""creationTimestamp":{value}"#))
+        };
         let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("duplicate key in the object", replace(r#""spec":{"#, r#""spec":{"transport":"sse","#)),
@@ -778,42 +776,12 @@ mod tests {
                 "managedFields time on 29 February 2026",
                 replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"2026-02-29T10:00:00Z""#),
             ),
-            (
-                "creationTimestamp not a time",
-                replace(
-                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
-                    r#""creationTimestamp":"2026-13-01T00:00:00Z""#,
-                ),
-            ),
-            (
-                "creationTimestamp with an offset",
-                replace(
-                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
-                    r#""creationTimestamp":"2026-11-30T10:00:00+01:00""#,
-                ),
-            ),
-            (
-                "creationTimestamp in a leap second",
-                replace(
-                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
-                    r#""creationTimestamp":"2016-12-31T23:59:60Z""#,
-                ),
-            ),
-            (
-                "creationTimestamp past jiff's range",
-                replace(
-                    r#""creationTimestamp":"2026-11-30T10:00:00Z""#,
-                    r#""creationTimestamp":"9999-12-31T23:59:59Z""#,
-                ),
-            ),
-            (
-                "creationTimestamp not a string",
-                replace(r#""creationTimestamp":"2026-11-30T10:00:00Z""#, r#""creationTimestamp":20261130"#),
-            ),
-            (
-                "null creationTimestamp",
-                replace(r#""creationTimestamp":"2026-11-30T10:00:00Z""#, r#""creationTimestamp":null"#),
-            ),
+            ("creationTimestamp not a time", created(r#""2026-13-01T00:00:00Z""#)),
+            ("creationTimestamp with an offset", created(r#""2026-11-30T10:00:00+01:00""#)),
+            ("creationTimestamp in a leap second", created(r#""2016-12-31T23:59:60Z""#)),
+            ("creationTimestamp past jiff's range", created(r#""9999-12-31T23:59:59Z""#)),
+            ("creationTimestamp not a string", created("20261130")),
+            ("null creationTimestamp", created("null")),
             ("label value not a string", replace(r#""team":"team-a""#, r#""team":7"#)),
             ("labels not a map", replace(r#""labels":{"#, r#""labels":["x"],"x":{"#)),
             (

@@ -173,7 +173,6 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
     Some(n)
 }
 
-/// The reader: `text` is the whole document, `pos` the next byte to read.
 /// The escape sequence at `at` (which holds the backslash): the character and the length.
 fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
     let simple = match bytes.get(at + 1) {
@@ -348,17 +347,21 @@ fn skip_str_escaped(bytes: &[u8], mut at: usize) -> Skip {
     }
 }
 
+/// The end of `word` if it is at `at`.
+fn literal_end(bytes: &[u8], at: usize, word: &[u8]) -> Skip {
+    match bytes.get(at..at + word.len()) {
+        Some(found) if found == word => Ok(at + word.len()),
+        _ => Err(at),
+    }
+}
+
 /// Checks the literal or number at `at` (anything else fails).
 #[inline(never)]
 fn skip_scalar(bytes: &[u8], at: usize) -> Skip {
-    let literal = |word: &[u8]| match bytes.get(at..at + word.len()) {
-        Some(found) if found == word => Ok(at + word.len()),
-        _ => Err(at),
-    };
     match bytes.get(at) {
-        Some(b't') => literal(b"true"),
-        Some(b'f') => literal(b"false"),
-        Some(b'n') => literal(b"null"),
+        Some(b't') => literal_end(bytes, at, b"true"),
+        Some(b'f') => literal_end(bytes, at, b"false"),
+        Some(b'n') => literal_end(bytes, at, b"null"),
         Some(b'-' | b'0'..=b'9') => {
             let end = number_end(bytes, at)?;
             let token = &bytes[at..end];
@@ -369,6 +372,7 @@ fn skip_scalar(bytes: &[u8], at: usize) -> Skip {
     }
 }
 
+/// The reader: `text` is the whole document, `pos` the next byte to read.
 pub(crate) struct Reader<'de> {
     text: &'de str,
     pos: usize,
@@ -381,11 +385,12 @@ impl<'de> Reader<'de> {
         self.text.as_bytes()
     }
 
-    /// The next byte that is not JSON whitespace, not consumed.
+    /// The next byte that is not JSON whitespace, not consumed (the whitespace is).
     #[inline]
     fn peek(&mut self) -> Option<u8> {
         // Every JSON whitespace byte is at most a space; the API server sends compact JSON, so
-        // the next byte is nearly always the token itself.
+        // the next byte is nearly always the token itself. (Not `past_whitespace`: writing `pos`
+        // back on every peek costs 1.8k instructions per typical review.)
         match self.bytes().get(self.pos) {
             Some(&b) if b > b' ' => Some(b),
             _ => self.peek_past_whitespace(),
@@ -395,14 +400,20 @@ impl<'de> Reader<'de> {
     #[cold]
     #[inline(never)]
     fn peek_past_whitespace(&mut self) -> Option<u8> {
-        let bytes = self.bytes();
-        while let Some(&b) = bytes.get(self.pos) {
-            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
-                return Some(b);
+        self.pos = past_whitespace_slowly(self.bytes(), self.pos);
+        self.bytes().get(self.pos).copied()
+    }
+
+    /// Moves past what a checking function (`skip_value`, `number_end`, …) read, or fails with
+    /// `what` where it found something else.
+    fn move_to(&mut self, checked: Skip, what: &str) -> Result<()> {
+        match checked {
+            Ok(end) => {
+                self.pos = end;
+                Ok(())
             }
-            self.pos += 1;
+            Err(at) => fail(what, at),
         }
-        None
     }
 
     /// Consumes `b` after whitespace, or fails with `what`.
@@ -415,13 +426,8 @@ impl<'de> Reader<'de> {
         }
     }
 
-    fn literal(&mut self, word: &str) -> Result<()> {
-        if self.bytes()[self.pos..].starts_with(word.as_bytes()) {
-            self.pos += word.len();
-            Ok(())
-        } else {
-            fail("invalid literal", self.pos)
-        }
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        self.move_to(literal_end(self.bytes(), self.pos, word), "invalid literal")
     }
 
     /// Enters an array or object (one more level of nesting).
@@ -440,10 +446,9 @@ impl<'de> Reader<'de> {
     }
 
     /// Reads the string whose opening quote is at `pos`, checking it as `serde_json` does: the
-    /// text borrowed from the document when it has no escapes, else decoded (or, when `decode` is
-    /// false, only checked, and the raw text returned).
+    /// text borrowed from the document when it has no escapes, else decoded.
     #[inline]
-    fn string(&mut self, decode: bool) -> Result<Cow<'de, str>> {
+    fn string(&mut self) -> Result<Cow<'de, str>> {
         let bytes = self.bytes();
         let start = self.pos + 1;
         let stop = string_stop(bytes, start);
@@ -451,26 +456,20 @@ impl<'de> Reader<'de> {
             self.pos = stop + 1;
             return Ok(Cow::Borrowed(&self.text[start..stop]));
         }
-        self.string_with_escapes(start, stop, decode)
+        self.string_with_escapes(start, stop)
     }
 
     /// Checks and skips the string whose opening quote is at `pos`: [`Reader::string`] without
     /// building its result.
     #[inline]
     fn skip_string(&mut self) -> Result<()> {
-        match skip_str(self.bytes(), self.pos) {
-            Ok(end) => {
-                self.pos = end;
-                Ok(())
-            }
-            Err(at) => fail("invalid string", at),
-        }
+        self.move_to(skip_str(self.bytes(), self.pos), "invalid string")
     }
 
     /// [`Reader::string`] from `at`, the first backslash or other stop of the string at `start`.
     #[cold]
     #[inline(never)]
-    fn string_with_escapes(&mut self, start: usize, mut at: usize, decode: bool) -> Result<Cow<'de, str>> {
+    fn string_with_escapes(&mut self, start: usize, mut at: usize) -> Result<Cow<'de, str>> {
         let bytes = self.bytes();
         let mut decoded = String::new();
         let mut copied = start;
@@ -478,18 +477,13 @@ impl<'de> Reader<'de> {
             match bytes.get(at) {
                 Some(b'"') => {
                     self.pos = at + 1;
-                    if !decode {
-                        return Ok(Cow::Borrowed(&self.text[start..at]));
-                    }
                     decoded.push_str(&self.text[copied..at]);
                     return Ok(Cow::Owned(decoded));
                 }
                 Some(b'\\') => {
                     let (ch, len) = escape(bytes, at)?;
-                    if decode {
-                        decoded.push_str(&self.text[copied..at]);
-                        decoded.push(ch);
-                    }
+                    decoded.push_str(&self.text[copied..at]);
+                    decoded.push(ch);
                     at += len;
                     copied = at;
                 }
@@ -503,13 +497,8 @@ impl<'de> Reader<'de> {
     /// The text of the number at `pos`, checked against the JSON grammar and consumed.
     fn number_token(&mut self) -> Result<&'de str> {
         let start = self.pos;
-        match number_end(self.bytes(), start) {
-            Ok(end) => {
-                self.pos = end;
-                Ok(&self.text[start..end])
-            }
-            Err(at) => fail("invalid number", at),
-        }
+        self.move_to(number_end(self.bytes(), start), "invalid number")?;
+        Ok(&self.text[start..self.pos])
     }
 
     /// Hands the number at `pos` to `serde_json`, so it is read exactly as there.
@@ -523,17 +512,11 @@ impl<'de> Reader<'de> {
 
     /// Checks and skips one value, as strictly as a `Value` parse reads it ([`skip_value`]).
     fn skip(&mut self) -> Result<()> {
-        match skip_value(self.bytes(), self.pos, self.depth) {
-            Ok(end) => {
-                self.pos = end;
-                Ok(())
-            }
-            Err(at) => fail("invalid JSON in a value read without keeping it", at),
-        }
+        self.move_to(skip_value(self.bytes(), self.pos, self.depth), "invalid JSON in a value read without keeping it")
     }
 
     fn visit_string<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
-        match self.string(true)? {
+        match self.string()? {
             Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
             Cow::Owned(s) => visitor.visit_str(&s),
         }
@@ -562,9 +545,9 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
             Some(b'"') => self.visit_string(visitor),
             Some(b'{') => self.visit_map(visitor),
             Some(b'[') => self.visit_seq(visitor),
-            Some(b't') => self.literal("true").and_then(|()| visitor.visit_bool(true)),
-            Some(b'f') => self.literal("false").and_then(|()| visitor.visit_bool(false)),
-            Some(b'n') => self.literal("null").and_then(|()| visitor.visit_unit()),
+            Some(b't') => self.literal(b"true").and_then(|()| visitor.visit_bool(true)),
+            Some(b'f') => self.literal(b"false").and_then(|()| visitor.visit_bool(false)),
+            Some(b'n') => self.literal(b"null").and_then(|()| visitor.visit_unit()),
             Some(b'-' | b'0'..=b'9') => self.number(visitor),
             _ => fail("expected a value", self.pos),
         }
@@ -598,7 +581,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.peek() {
-            Some(b'n') => self.literal("null").and_then(|()| visitor.visit_none()),
+            Some(b'n') => self.literal(b"null").and_then(|()| visitor.visit_none()),
             _ => visitor.visit_some(self),
         }
     }
@@ -662,7 +645,7 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
     ) -> Result<V::Value> {
         // Unit variants only (a string); a variant with data is left to serde_json.
         match self.peek() {
-            Some(b'"') => match self.string(true)? {
+            Some(b'"') => match self.string()? {
                 Cow::Borrowed(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::new(s)),
                 Cow::Owned(s) => visitor.visit_enum(s.into_deserializer()),
             },
@@ -724,9 +707,7 @@ impl<'de> Reader<'de> {
             _ => fail("expected a number", self.pos),
         }
     }
-}
 
-impl Reader<'_> {
     /// Before an array's element or an object's member: `false` at `close`, the end; otherwise
     /// consumes the comma before it (none before the first) and returns `true`.
     #[inline]

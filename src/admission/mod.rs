@@ -34,6 +34,10 @@ pub trait ClusterView: Send + Sync {
     fn group_members(&self, namespace: &str, name: &str) -> Option<Vec<String>>;
 }
 
+/// The annotations some rule reads through [`Context::annotations`]: the direct path keeps only
+/// these (the others are checked and dropped), so a rule that reads another must list it here.
+pub(crate) const READ_ANNOTATIONS: [&str; 1] = [virtualmcpserver::CONVERSION_ANNOTATION];
+
 /// Whether `text` has more than `max` characters. A string has at most as many characters as
 /// bytes, so most are settled by their length without counting.
 pub(crate) fn more_chars_than(text: &str, max: usize) -> bool {
@@ -84,6 +88,7 @@ pub struct Context<'a> {
     pub policy: &'a RemoteUrlPolicy,
     pub cluster: &'a dyn ClusterView,
     /// `metadata.annotations` of the object (the conversion annotation tells what `v1alpha1` said).
+    /// On the direct path only those listed in `READ_ANNOTATIONS` are kept.
     pub annotations: Option<&'a std::collections::BTreeMap<String, String>>,
     /// The object as JSON, for values the typed model drops (legacy shapes that conversion carries
     /// over unchanged); `None` where no JSON is at hand.

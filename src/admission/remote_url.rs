@@ -189,8 +189,6 @@ pub const MAX_URL_LEN: usize = 2048;
 
 /// Evaluates `raw` against the syntax rules and `policy`.
 pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
-    let mut report = UrlReport::default();
-    let syntax = |msg: &str| UrlReport { problems: vec![UrlProblem::Syntax(msg.to_string())], ..UrlReport::default() };
     if !(raw.starts_with("http://") || raw.starts_with("https://")) {
         return syntax("must start with http:// or https:// (lower case)");
     }
@@ -207,18 +205,25 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
         return syntax("must not contain whitespace or control characters");
     }
     if let Some(plain) = PlainUrl::read(raw) {
-        report.host = Some(plain.host.to_owned());
-        report.plain_http = plain.http;
-        report.has_fragment = plain.has_fragment;
+        let mut report = UrlReport {
+            host: Some(plain.host.to_owned()),
+            plain_http: plain.http,
+            has_fragment: plain.has_fragment,
+            ..UrlReport::default()
+        };
         judge_into(&mut report, policy, &Host::Domain(plain.host));
         return report;
     }
     parsed(raw, policy)
 }
 
+/// The report on a URL that is not usable at all.
+fn syntax(msg: &str) -> UrlReport {
+    UrlReport { problems: vec![UrlProblem::Syntax(msg.to_string())], ..UrlReport::default() }
+}
+
 /// [`inspect`] past its character checks, with the WHATWG parser.
 fn parsed(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
-    let syntax = |msg: &str| UrlReport { problems: vec![UrlProblem::Syntax(msg.to_string())], ..UrlReport::default() };
     let url = match Url::parse(raw) {
         Ok(url) => url,
         Err(err) => return syntax(&format!("is not a valid absolute URL ({err})")),
@@ -281,12 +286,13 @@ impl<'a> PlainUrl<'a> {
         if !(after.is_empty() || after.starts_with(['/', '?', '#', '\\'])) || host.len() > 253 {
             return None;
         }
+        // One pass over the labels (the host's bytes are already known to be `[a-z0-9.-]`): the
+        // DNS-1123 label rules, at most 63 bytes, no `xn--` or other reserved `??--` prefix.
         let plain_label = |label: &str| {
             let b = label.as_bytes();
             (1..=63).contains(&b.len())
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
-                // Not `xn--` or any other reserved `??--` prefix.
                 && b.get(2..4) != Some(b"--".as_slice())
         };
         let last = host.rsplit('.').next()?;
