@@ -185,8 +185,8 @@ struct Metadata {
     finalizers: Option<Vec<String>>,
     generate_name: Option<String>,
     generation: Option<i64>,
-    labels: Option<StrMap>,
-    managed_fields: Option<Vec<ManagedFields>>,
+    labels: Option<Shaped<Labels>>,
+    managed_fields: Option<Shaped<ManagedFieldsList>>,
     name: Option<String>,
     namespace: Option<String>,
     owner_references: Option<Vec<OwnerReference>>,
@@ -232,6 +232,87 @@ impl From<Metadata> for ObjectMeta {
             self_link: m.self_link,
             uid: m.uid,
         }
+    }
+}
+
+/// The values the direct path has the [`json`] reader check at byte level, without a visitor call
+/// per token: the largest parts of a typical review that no rule reads.
+const SHAPES: &[json::Shape] = &[shape::<Labels>(), shape::<ManagedFieldsList>()];
+
+const fn shape<S: ByteShape>() -> json::Shape {
+    json::Shape { name: S::NAME, end: S::end }
+}
+
+/// A value checked and dropped: by the [`json`] reader at byte level ([`SHAPES`]), by any other
+/// deserializer read as [`ByteShape::Read`] (the same check) and dropped.
+trait ByteShape {
+    /// The newtype name the value is asked for by (see [`json::Shape`]).
+    const NAME: &'static str;
+    /// What the byte-level check stands for.
+    type Read: de::DeserializeOwned;
+    /// Where the value at `at` ends, checked as reading it as [`ByteShape::Read`] checks it, with at
+    /// most `depth` levels of nesting.
+    fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip;
+}
+
+struct Shaped<S>(PhantomData<S>);
+
+impl<'de, S: ByteShape> Deserialize<'de> for Shaped<S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ShapedVisitor<S>(PhantomData<S>);
+        impl<'de, S: ByteShape> Visitor<'de> for ShapedVisitor<S> {
+            type Value = Shaped<S>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                write!(formatter, "a value of shape {}", S::NAME)
+            }
+            /// The [`json`] reader checked the value.
+            fn visit_unit<E: de::Error>(self) -> Result<Shaped<S>, E> {
+                Ok(Shaped(PhantomData))
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shaped<S>, D::Error> {
+                S::Read::deserialize(deserializer).map(|_| Shaped(PhantomData))
+            }
+        }
+        deserializer.deserialize_newtype_struct(S::NAME, ShapedVisitor(PhantomData))
+    }
+}
+
+/// `metadata.labels`: a map of strings.
+enum Labels {}
+
+impl ByteShape for Labels {
+    const NAME: &'static str = "$mcp_operator::direct::Labels";
+    type Read = StrMap;
+    fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
+        json::object_end(bytes, at, depth, |_, at, _| json::string_end(bytes, at))
+    }
+}
+
+/// `metadata.managedFields`: a list of [`ManagedFields`].
+enum ManagedFieldsList {}
+
+impl ByteShape for ManagedFieldsList {
+    const NAME: &'static str = "$mcp_operator::direct::ManagedFields";
+    type Read = Vec<ManagedFields>;
+    fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
+        json::array_end(bytes, at, depth, |at, depth| {
+            json::object_end(bytes, at, depth, |key, at, depth| {
+                if let Some(end) = json::null_end(bytes, at) {
+                    return Ok(end);
+                }
+                match key {
+                    b"apiVersion" | b"fieldsType" | b"manager" | b"operation" | b"subresource" => {
+                        json::string_end(bytes, at)
+                    }
+                    b"time" => match json::plain_string(bytes, at)? {
+                        (text, end) if is_time(text) => Ok(end),
+                        _ => Err(at),
+                    },
+                    // `fieldsV1` (any JSON value) and keys k8s-openapi ignores.
+                    _ => json::skip_value(bytes, at, depth),
+                }
+            })
+        })
     }
 }
 
@@ -362,7 +443,7 @@ impl<'de> Deserialize<'de> for ReadAnnotations {
     }
 }
 
-/// A map of strings (`metadata.labels`), checked and dropped.
+/// A map of strings, checked and dropped.
 struct StrMap;
 
 impl<'de> Deserialize<'de> for StrMap {
@@ -398,7 +479,7 @@ impl<'de> Deserialize<'de> for IsTime {
                 deserializer.deserialize_str(self)
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<IsTime, E> {
-                if !is_plain_utc_timestamp(text) {
+                if !is_plain_utc_timestamp(text.as_bytes()) {
                     Timestamp::deserialize(de::value::StrDeserializer::<E>::new(text))?;
                 }
                 Ok(IsTime)
@@ -412,8 +493,8 @@ impl<'de> Deserialize<'de> for IsTime {
 /// Whether `text` is a UTC timestamp in the form the API server writes (`2026-11-30T10:00:00Z`)
 /// naming a real second well inside the range jiff's `Timestamp` accepts. Anything else is left to
 /// jiff, so this decides only what jiff would accept.
-fn is_plain_utc_timestamp(text: &str) -> bool {
-    let Ok(b) = <&[u8; 20]>::try_from(text.as_bytes()) else { return false };
+fn is_plain_utc_timestamp(text: &[u8]) -> bool {
+    let Ok(b) = <&[u8; 20]>::try_from(text) else { return false };
     let shape = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':' && b[19] == b'Z';
     // Digit values; anything but a digit comes out above 9.
     let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
@@ -431,6 +512,14 @@ fn is_plain_utc_timestamp(text: &str) -> bool {
         _ => return false,
     };
     (1000..=9998).contains(&year) && (1..=month_days).contains(&day) && two(11) < 24 && two(14) < 60 && two(17) < 60
+}
+
+/// Whether the text of a JSON string without escapes is a `Time` as k8s-openapi reads it
+/// ([`IsTime`]).
+fn is_time(text: &[u8]) -> bool {
+    is_plain_utc_timestamp(text)
+        || std::str::from_utf8(text)
+            .is_ok_and(|text| Timestamp::deserialize(de::value::StrDeserializer::<de::value::Error>::new(text)).is_ok())
 }
 
 /// The answer to a plain, well-formed CREATE or UPDATE, read without building a `Value` of the body.
@@ -479,9 +568,9 @@ fn with_decoded_review<T: Admit, R>(
         is_v1.then_some(review.request).flatten()
     }
     if !T::READS_RAW {
-        return then(request_of(json::from_str(body).ok()?)?, None);
+        return then(request_of(json::from_str_with_shapes(body, SHAPES).ok()?)?, None);
     }
-    let mut request = request_of(json::from_str::<Envelope<Value>>(body).ok()?)?;
+    let mut request = request_of(json::from_str_with_shapes::<Envelope<Value>>(body, SHAPES).ok()?)?;
     let raw = request.object.take();
     let object = match &raw {
         Some(object) => Some(Box::new(DecodedOf::<T>::deserialize(&**object).ok()?)),
@@ -782,6 +871,37 @@ mod tests {
             ("creationTimestamp past jiff's range", created(r#""9999-12-31T23:59:59Z""#)),
             ("creationTimestamp not a string", created("20261130")),
             ("null creationTimestamp", created("null")),
+            // Checked at byte level ([`SHAPES`]) by the direct path.
+            (
+                "null managedFields members",
+                replace(r#""manager":"kubectl""#, r#""manager":null,"time":null,"fieldsV1":null"#),
+            ),
+            ("managedFields member of the wrong type", replace(r#""fieldsType":"FieldsV1""#, r#""fieldsType":1"#)),
+            ("managedFields member not a string", replace(r#""operation":"Apply""#, r#""operation":["Apply"]"#)),
+            (
+                "unknown managedFields member",
+                replace(r#""manager":"kubectl""#, r#""manager":"kubectl","x":{"y":[1,"\ud83d\ude00"]}"#),
+            ),
+            ("escaped managedFields key", replace(r#""time":"2026-11-30T10:00:00Z""#, r#""ti\u006de":"yesterday""#)),
+            (
+                "escaped managedFields time",
+                replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"2026-11-30T10:00:00\u005a""#),
+            ),
+            (
+                "managedFields time with an offset",
+                replace(r#""time":"2026-11-30T10:00:00Z""#, r#""time":"2026-11-30T10:00:00-07:00""#),
+            ),
+            ("managedFields entry not an object", replace(r#""managedFields":["#, r#""managedFields":["x","#)),
+            ("null managedFields entry", replace(r#""managedFields":["#, r#""managedFields":[null,"#)),
+            ("managedFields not an array", replace(r#""managedFields":["#, r#""managedFields":"x","y":["#)),
+            (
+                "empty managedFields and labels",
+                replace(r#""managedFields":["#, r#""labels":{},"managedFields":[],"x":["#),
+            ),
+            ("null labels", replace(r#""labels":{"#, r#""labels":null,"x":{"#)),
+            ("escaped label key and value", replace(r#""team":"team-a""#, r#""t\u0065am":"team-\u0061""#)),
+            ("label value null", replace(r#""team":"team-a""#, r#""team":null"#)),
+            ("label value unterminated", replace(r#""team":"team-a"}"#, r#""team":"team-a}"#)),
             ("label value not a string", replace(r#""team":"team-a""#, r#""team":7"#)),
             ("labels not a map", replace(r#""labels":{"#, r#""labels":["x"],"x":{"#)),
             (
@@ -883,7 +1003,7 @@ mod tests {
                     for time in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:08:09"] {
                         let text = format!("{year:04}-{month:02}-{day:02}T{time}Z");
                         let accepted = jiff_accepts(&text);
-                        if is_plain_utc_timestamp(&text) {
+                        if is_plain_utc_timestamp(text.as_bytes()) {
                             assert!(accepted, "{text} passed the plain check but jiff refuses it");
                             plain += 1;
                         } else if accepted {
@@ -898,7 +1018,7 @@ mod tests {
         for other in
             ["2026-11-30t10:00:00Z", "2026-11-30T10:00:00z", "2026-11-30T10:00:00+00:00", "2026-11-30T10:00:00.5Z"]
         {
-            assert!(!is_plain_utc_timestamp(other), "{other}");
+            assert!(!is_plain_utc_timestamp(other.as_bytes()), "{other}");
         }
     }
 

@@ -46,8 +46,28 @@ fn fail<T>(what: &str, at: usize) -> Result<T> {
 }
 
 /// Reads a `T` from the whole of `text` (surrounding whitespace allowed).
+#[cfg(test)]
 pub(crate) fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T> {
-    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH };
+    from_str_with_shapes(text, &[])
+}
+
+/// A value a type asks this reader to check at byte level instead of visiting it token by token:
+/// the type's `Deserialize` asks for a newtype struct named `name`; this reader, given the shape,
+/// checks the value with `end` and calls `visit_unit`, while any other deserializer (or this one
+/// without the shape) calls `visit_newtype_struct` and the type reads the value itself.
+pub(crate) struct Shape {
+    pub(crate) name: &'static str,
+    /// Where the value at the position (after any whitespace) ends, checked with the nesting
+    /// allowed there, as [`skip_value`] checks.
+    pub(crate) end: fn(&[u8], usize, u32) -> Skip,
+}
+
+/// [`from_str`], checking the values of the given `shapes` at byte level.
+pub(crate) fn from_str_with_shapes<'de, T: de::Deserialize<'de>>(
+    text: &'de str,
+    shapes: &'static [Shape],
+) -> Result<T> {
+    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH, shapes };
     let value = T::deserialize(&mut reader)?;
     match reader.peek() {
         None => Ok(value),
@@ -253,11 +273,11 @@ fn number_end(bytes: &[u8], start: usize) -> Skip {
 /// Where a value checked by [`skip_value`] ends (`Ok`), or where it fails to be JSON (`Err`): plain
 /// positions, so that the skipping functions return in registers. Why it failed is not needed (the
 /// caller leaves the document to `serde_json`).
-type Skip = std::result::Result<usize, usize>;
+pub(crate) type Skip = std::result::Result<usize, usize>;
 
 /// Checks the value at `at` (after any whitespace) as strictly as a `Value` parse reads it, with at
 /// most `depth` levels of nesting, without building anything.
-fn skip_value(bytes: &[u8], at: usize, depth: u32) -> Skip {
+pub(crate) fn skip_value(bytes: &[u8], at: usize, depth: u32) -> Skip {
     let at = past_whitespace(bytes, at);
     match bytes.get(at) {
         Some(b'"') => skip_str(bytes, at),
@@ -372,12 +392,95 @@ fn skip_scalar(bytes: &[u8], at: usize) -> Skip {
     }
 }
 
+/// Checks the string at `at` (after any whitespace).
+pub(crate) fn string_end(bytes: &[u8], at: usize) -> Skip {
+    let at = past_whitespace(bytes, at);
+    if bytes.get(at) == Some(&b'"') { skip_str(bytes, at) } else { Err(at) }
+}
+
+/// The text of the string at `at` (after any whitespace) and where it ends, for a string without
+/// escapes (one with escapes fails: its text would need decoding).
+pub(crate) fn plain_string(bytes: &[u8], at: usize) -> std::result::Result<(&[u8], usize), usize> {
+    let at = past_whitespace(bytes, at);
+    if bytes.get(at) != Some(&b'"') {
+        return Err(at);
+    }
+    let stop = string_stop_short(bytes, at + 1);
+    match bytes.get(stop) {
+        Some(b'"') => Ok((&bytes[at + 1..stop], stop + 1)),
+        _ => Err(stop),
+    }
+}
+
+/// Whether the value at `at` (after any whitespace) is `null`, and where it ends if it is.
+pub(crate) fn null_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = past_whitespace(bytes, at);
+    literal_end(bytes, at, b"null").ok()
+}
+
+/// Checks the object at `at` (after any whitespace) with at most `depth` levels of nesting, as
+/// [`skip_value`] does, except that each member's value is checked by `value(key, at, depth)`
+/// (the key's text, where the value starts, the nesting left for it), which returns where the
+/// value ends. Keys with escapes fail: their text would need decoding to be compared.
+pub(crate) fn object_end(
+    bytes: &[u8],
+    at: usize,
+    depth: u32,
+    mut value: impl FnMut(&[u8], usize, u32) -> Skip,
+) -> Skip {
+    let at = past_whitespace(bytes, at);
+    if bytes.get(at) != Some(&b'{') || depth == 0 {
+        return Err(at);
+    }
+    let mut at = past_whitespace(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return Ok(at + 1);
+    }
+    loop {
+        let (key, key_end) = plain_string(bytes, at)?;
+        at = past_whitespace(bytes, key_end);
+        if bytes.get(at) != Some(&b':') {
+            return Err(at);
+        }
+        at = past_whitespace(bytes, value(key, at + 1, depth - 1)?);
+        match bytes.get(at) {
+            Some(b',') => at = past_whitespace(bytes, at + 1),
+            Some(b'}') => return Ok(at + 1),
+            _ => return Err(at),
+        }
+    }
+}
+
+/// Checks the array at `at` (after any whitespace) with at most `depth` levels of nesting, as
+/// [`skip_value`] does, except that each element is checked by `element(at, depth)`, which
+/// returns where it ends.
+pub(crate) fn array_end(bytes: &[u8], at: usize, depth: u32, mut element: impl FnMut(usize, u32) -> Skip) -> Skip {
+    let at = past_whitespace(bytes, at);
+    if bytes.get(at) != Some(&b'[') || depth == 0 {
+        return Err(at);
+    }
+    let mut at = past_whitespace(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Ok(at + 1);
+    }
+    loop {
+        at = past_whitespace(bytes, element(at, depth - 1)?);
+        match bytes.get(at) {
+            Some(b',') => at = past_whitespace(bytes, at + 1),
+            Some(b']') => return Ok(at + 1),
+            _ => return Err(at),
+        }
+    }
+}
+
 /// The reader: `text` is the whole document, `pos` the next byte to read.
 pub(crate) struct Reader<'de> {
     text: &'de str,
     pos: usize,
     /// Levels of nesting still allowed.
     depth: u32,
+    /// Values checked at byte level ([`Shape`]).
+    shapes: &'static [Shape],
 }
 
 impl<'de> Reader<'de> {
@@ -597,8 +700,14 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
-        visitor.visit_newtype_struct(self)
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
+        match self.shapes.iter().find(|shape| shape.name == name) {
+            Some(shape) => {
+                self.move_to((shape.end)(self.bytes(), self.pos, self.depth), "not of the expected shape")?;
+                visitor.visit_unit()
+            }
+            None => visitor.visit_newtype_struct(self),
+        }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -804,6 +913,16 @@ mod tests {
         }
         // Skipping accepts exactly what reading accepts.
         assert_eq!(from_str::<de::IgnoredAny>(text).is_ok(), ours.is_ok(), "skip {text:?}");
+        // The shape helpers, checking each member or element as skipping does, accept what
+        // skipping accepts (objects whose keys have no escapes).
+        let bytes = text.as_bytes();
+        let whole = |end: Skip| end.is_ok_and(|end| past_whitespace(bytes, end) == bytes.len());
+        let skipped = whole(skip_value(bytes, 0, MAX_DEPTH));
+        let composed = whole(object_end(bytes, 0, MAX_DEPTH, |_, at, depth| skip_value(bytes, at, depth)))
+            || whole(array_end(bytes, 0, MAX_DEPTH, |at, depth| skip_value(bytes, at, depth)));
+        assert!(!composed || skipped, "shape {text:?}");
+        let container = matches!(bytes.get(past_whitespace(bytes, 0)), Some(b'{' | b'['));
+        assert!(!skipped || !container || text.contains('\\') || composed, "shape {text:?}");
         ours.is_ok()
     }
 
