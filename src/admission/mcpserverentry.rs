@@ -12,6 +12,8 @@ use crate::api::v1beta1::{HeaderForward, MCPServerEntry, MCPServerEntrySpec};
 pub const DEFAULT_CA_KEY: &str = "ca.crt";
 pub const TRANSPORTS: [&str; 2] = ["sse", "streamable-http"];
 pub const MAX_HEADERS: usize = 64;
+/// Up to this many forwarded headers, duplicates are found by comparing every pair.
+const FEW_HEADERS: usize = 16;
 
 const URL: &str = "spec.remoteUrl";
 
@@ -193,10 +195,22 @@ fn check_headers(forward: &HeaderForward, ctx: &Context, out: &mut Findings) {
         .flatten()
         .map(|(n, _)| (HeaderAt::Plain(n), n.as_str()))
         .chain(secret.iter().enumerate().map(|(i, h)| (HeaderAt::Secret(i), h.header_name.as_str())));
+    // A few names (the usual case) are compared pairwise; many go through a map, so that the
+    // check stays linear however many an object lists.
+    let few = plain.map_or(0, BTreeMap::len) + secret.len() <= FEW_HEADERS;
+    let mut listed = [("", HeaderAt::Secret(0)); FEW_HEADERS];
     let mut seen: BTreeMap<Caseless, HeaderAt> = BTreeMap::new();
-    for (at, name) in names {
+    for (i, (at, name)) in names.enumerate() {
         check_header_name(name, at, out);
-        if let Some(before) = seen.insert(Caseless(name), at) {
+        let before = if few {
+            let before =
+                listed[..i].iter().rev().find(|(other, _)| other.eq_ignore_ascii_case(name)).map(|(_, at)| *at);
+            listed[i] = (name, at);
+            before
+        } else {
+            seen.insert(Caseless(name), at)
+        };
+        if let Some(before) = before {
             let (path, first) = (at.path(), before.path());
             out.push(
                 super::Finding::deny(

@@ -548,6 +548,28 @@ fn entry_header_duplicate() {
 }
 
 #[test]
+fn entry_header_duplicates_are_found_the_same_among_few_and_many() {
+    // Few headers are compared pairwise, many through a map: both report each repeat against the
+    // occurrence just before it.
+    let secret = "spec.headerForward.addHeadersFromSecret";
+    for count in [2, 40] {
+        let plain: serde_json::Map<String, Value> = (0..count).map(|i| (format!("X-H{i}"), json!("v"))).collect();
+        let obj = entry(json!({ "headerForward": {
+            "addPlaintextHeaders": plain,
+            "addHeadersFromSecret": [secret_header("x-h1", "s", "a"), secret_header("X-H1", "s", "b")],
+        } }));
+        let outcome = Req::create(&obj).validate();
+        let duplicates: Vec<_> =
+            outcome.causes().into_iter().filter(|c| c.rule() == "entry.header.duplicate").collect();
+        assert_eq!(duplicates.len(), 2, "{count} headers: {duplicates:#?}");
+        let first = outcome.cause("entry.header.duplicate", &format!("{secret}[0].headerName"));
+        assert!(first.message.contains("spec.headerForward.addPlaintextHeaders[X-H1]"), "{}", first.message);
+        let second = outcome.cause("entry.header.duplicate", &format!("{secret}[1].headerName"));
+        assert!(second.message.contains(&format!("{secret}[0].headerName")), "{}", second.message);
+    }
+}
+
+#[test]
 fn entry_header_value() {
     let value = |v: &str| entry_plain_headers(json!({ "X-Tenant": v }));
     let path = "spec.headerForward.addPlaintextHeaders[X-Tenant]";
