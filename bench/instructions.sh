@@ -7,6 +7,7 @@
 #
 #   bench/instructions.sh BINARY...              # prints one table row per binary
 #   DURATION=8 CONNECTIONS=4 bench/instructions.sh A B
+#   I1=32768,8,64 bench/instructions.sh A B      # also simulated L1i misses per request (size,ways,line)
 #
 # Needs valgrind (apt-get install valgrind) and wrk (apt-get install wrk).
 set -euo pipefail
@@ -33,7 +34,7 @@ load() { # port path seconds -> requests completed
 count() { # binary path -> instructions per request
     local port=$((20000 + RANDOM % 30000)) out=$WORK/callgrind.out requests total
     rm -f "$out"*
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" "$1" serve --webhook-workers 1 \
+    valgrind --tool=callgrind "${CACHE_SIM[@]}" --instr-atstart=no --callgrind-out-file="$out" "$1" serve --webhook-workers 1 \
         --cert-dir "$WORK/certs" --webhook-addr "127.0.0.1:$port" --admin-addr "127.0.0.1:$((port + 1))" \
         --bench-ceiling >"$WORK/serve.log" 2>&1 &
     PID=$!
@@ -46,15 +47,20 @@ count() { # binary path -> instructions per request
     kill "$PID"
     wait "$PID" 2>/dev/null || true
     PID=
-    total=$(callgrind_annotate "$out".1 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
-    awk -v t="$total" -v n="$requests" 'BEGIN { printf "%.0f\n", t / n }'
+    # Instructions and, with I1 set, L1i misses (the I1mr event) of the window, per request.
+    callgrind_annotate --show-percs=no "$out".1 2>/dev/null | awk -v n="$requests" '
+        /^Events shown/ { for (i = 3; i <= NF; i++) if ($i == "I1mr") m = i - 2 }
+        /PROGRAM TOTALS/ { gsub(",", ""); printf "%.0f %.0f\n", $1 / n, m ? $m / n : 0; exit }'
 }
 
-echo "| binary | ceiling instructions/req | webhook instructions/req | webhook − ceiling | ratio |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+CACHE_SIM=()
+[ -n "${I1:-}" ] && CACHE_SIM=(--cache-sim=yes "--I1=$I1")
+echo "| binary | ceiling instructions/req | webhook instructions/req | webhook − ceiling | ratio |${I1:+ L1i misses/req ceiling | webhook |}"
+echo "| --- | ---: | ---: | ---: | ---: |${I1:+ ---: | ---: |}"
 for bin in "$@"; do
-    ceiling=$(count "$bin" /ceiling)
-    ours=$(count "$bin" /validate/mcpserverentries)
-    awk -v b="$bin" -v c="$ceiling" -v o="$ours" \
-        'BEGIN { printf "| `%s` | %.1fk | %.1fk | %.1fk | %.2f× |\n", b, c / 1e3, o / 1e3, (o - c) / 1e3, o / c }'
+    read -r ceiling ceiling_misses < <(count "$bin" /ceiling)
+    read -r ours ours_misses < <(count "$bin" /validate/mcpserverentries)
+    misses=${I1:+ $ceiling_misses | $ours_misses |}
+    awk -v b="$bin" -v c="$ceiling" -v o="$ours" -v m="$misses" \
+        'BEGIN { printf "| `%s` | %.1fk | %.1fk | %.1fk | %.2f× |%s\n", b, c / 1e3, o / 1e3, (o - c) / 1e3, o / c, m }'
 done
