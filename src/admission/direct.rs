@@ -7,9 +7,10 @@
 //!
 //! Accepting exactly what `Value` accepts: the [`json`] reader accepts only documents a `Value`
 //! parse accepts, and every member this path does not keep (unread review fields, `oldObject`,
-//! `managedFields`, `ownerReferences`, unknown keys of the review, the object and its metadata) is
-//! skipped by it as [`Checked`], as strictly as it reads. Duplicate keys keep the last value, as
-//! `Value` does.
+//! `ownerReferences`, unknown keys of the review, the object and its metadata) is skipped by it as
+//! [`Checked`], as strictly as it reads; `labels` and `managedFields` are checked by it at byte
+//! level as k8s-openapi reads them ([`SHAPES`]). Duplicate keys keep the last value, as `Value`
+//! does.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
