@@ -45,7 +45,7 @@ fn fail<T>(what: &str, at: usize) -> Result<T> {
     Err(Error(format!("{what} at byte {at}")))
 }
 
-/// Reads a `T` from the whole of `text` (surrounding whitespace allowed).
+/// [`from_str_with_shapes`] without shapes.
 #[cfg(test)]
 pub(crate) fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T> {
     from_str_with_shapes(text, &[])
@@ -62,7 +62,8 @@ pub(crate) struct Shape {
     pub(crate) end: fn(&[u8], usize, u32) -> Skip,
 }
 
-/// [`from_str`], checking the values of the given `shapes` at byte level.
+/// Reads a `T` from the whole of `text` (surrounding whitespace allowed), checking the values of
+/// the given `shapes` at byte level.
 pub(crate) fn from_str_with_shapes<'de, T: de::Deserialize<'de>>(
     text: &'de str,
     shapes: &'static [Shape],
