@@ -480,10 +480,7 @@ impl<'de> Deserialize<'de> for IsTime {
                 deserializer.deserialize_str(self)
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<IsTime, E> {
-                if !is_plain_utc_timestamp(text.as_bytes()) {
-                    Timestamp::deserialize(de::value::StrDeserializer::<E>::new(text))?;
-                }
-                Ok(IsTime)
+                if is_time(text.as_bytes()) { Ok(IsTime) } else { Err(E::custom("not a Time")) }
             }
         }
         // As `Time` asks for itself, so that every deserializer answers as it answers `Time`.
