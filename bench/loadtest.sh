@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS load test of the admission webhook against the ceiling: a fixed-response handler on the same
-# server stack (`serve --bench-ceiling` adds POST /ceiling). Builds the release binary, starts it
+# server stack (`serve --bench-ceiling` adds POST /ceiling). Builds the release binary as shipped (profile-guided, see below), starts it
 # with a temporary certificate folder on free ports, and drives both endpoints over HTTPS with
 # HTTP/1.1 keep-alive, interleaved (ceiling, ours, ceiling, ours, …); medians are reported.
 #
@@ -22,7 +22,10 @@ RATE_CONNECTIONS=${RATE_CONNECTIONS:-32} # connections of the fixed-rate run
 RATE_FRACTION=${RATE_FRACTION:-0.8}      # fixed rate as a fraction of our peak at RATE_CONNECTIONS
 STARTS=${STARTS:-5}                      # start-to-serving measurements (fresh certificates each)
 FIXTURE=${FIXTURE:-webhooks/admission/mcpserverentries/create-typical.request.json}
-# BIN=path/to/mcp-operator measures that binary instead of building target/release/mcp-operator.
+# The binary measured is the one the Dockerfile ships, built by scripts/pgo-build.sh (profile-guided,
+# about twenty minutes); PGO=0 measures a plain `cargo build --release` instead, and
+# BIN=path/to/mcp-operator a given binary.
+PGO=${PGO:-1}
 # PIN=1 keeps the server and the load generator off each other's core (taskset), so the ratio is
 # that of the server's own CPU per request rather than of two programs sharing the cores.
 PIN=${PIN:-}
@@ -119,7 +122,9 @@ print("%.0f %.3f %.3f" % (r["summary"]["requestsPerSec"], p["p50"] * 1e3, p["p99
 }
 
 install_tools
-if [ -z "${BIN:-}" ]; then
+if [ -z "${BIN:-}" ] && [ "$PGO" = 1 ]; then
+    BIN=$(scripts/pgo-build.sh)
+elif [ -z "${BIN:-}" ]; then
     cargo build --release --locked --bin mcp-operator >&2
     BIN=${CARGO_TARGET_DIR:-target}/release/mcp-operator
 fi
