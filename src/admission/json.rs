@@ -93,9 +93,8 @@ fn string_stop(bytes: &[u8], from: usize) -> usize {
 }
 
 /// [`string_stop`] with the first sixteen bytes looked at in line, which settles most keys and
-/// short values without a call. Used where strings are skipped and for keys: in [`Reader::string`],
-/// whose callers keep more values live, the in-line copy costs more in spilled registers than the
-/// call.
+/// short values without a call. Used where strings are only skipped: in [`Reader::string`], whose
+/// callers keep more values live, the in-line copy costs more in spilled registers than the call.
 #[inline(always)]
 fn string_stop_short(bytes: &[u8], from: usize) -> usize {
     match bytes.get(from..).and_then(|rest| rest.first_chunk::<16>()) {
@@ -865,16 +864,7 @@ impl<'de> Deserializer<'de> for Key<'_, 'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        // Keys are short: the in-line window of `string_stop_short` nearly always finds the
-        // closing quote (for values, read by `visit_string`, it saves nothing).
-        let reader = self.0;
-        let (bytes, start) = (reader.bytes(), reader.pos + 1);
-        let stop = string_stop_short(bytes, start);
-        if bytes.get(stop) == Some(&b'"') {
-            reader.pos = stop + 1;
-            return visitor.visit_borrowed_str(&reader.text[start..stop]);
-        }
-        reader.visit_string(visitor)
+        self.0.visit_string(visitor)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
