@@ -17,3 +17,11 @@ wait_serving() {
     until curl -sk -o /dev/null -H 'Content-Type: application/json' --data-binary "@$2" \
         "https://127.0.0.1:$1/ceiling"; do sleep "${3:-0.05}"; done
 }
+
+# packages... -> installs them with apt-get (with sudo unless root), updating the lists if needed
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    printf 'installing %s\n' "$*" >&2
+    $sudo apt-get install -y "$@" >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y "$@" >/dev/null; }
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TLS load test of the admission webhook against the ceiling: a fixed-response handler on the same
-# server stack (`serve --bench-ceiling` adds POST /ceiling). Builds the release binary as shipped (profile-guided, see below), starts it
-# with a temporary certificate folder on free ports, and drives both endpoints over HTTPS with
-# HTTP/1.1 keep-alive, interleaved (ceiling, ours, ceiling, ours, …); medians are reported.
+# server stack (`serve --bench-ceiling` adds POST /ceiling). Builds the release binary as shipped
+# (profile-guided, see below), starts it with a temporary certificate folder on free ports, and
+# drives both endpoints over HTTPS with HTTP/1.1 keep-alive, interleaved (ceiling, ours, ceiling,
+# ours, …); medians are reported.
 #
 #   bench/loadtest.sh                      # defaults below
 #   CONNECTIONS="32" ROUNDS=5 bench/loadtest.sh
@@ -43,12 +44,7 @@ CEILING=/ceiling
 log() { printf '%s\n' "$*" >&2; }
 
 install_tools() {
-    if ! command -v wrk >/dev/null; then
-        log "installing wrk"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y wrk >/dev/null; }
-    fi
+    command -v wrk >/dev/null || apt_install wrk
     if ! command -v oha >/dev/null; then
         log "installing oha (cargo install oha --locked)"
         cargo install oha --locked >/dev/null

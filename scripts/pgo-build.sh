@@ -34,13 +34,6 @@ MERGED=$TARGET_ROOT/pgo-merged.profdata
 
 log() { printf 'pgo-build: %s\n' "$*" >&2; }
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    log "installing $*"
-    $sudo apt-get install -y "$@" >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y "$@" >/dev/null; }
-}
-
 # Candidates for llvm-profdata, the best first: as told, rustup's (matches rustc's LLVM), then the
 # newest versioned one installed.
 profdata_candidates() {
