@@ -238,7 +238,7 @@ impl From<Metadata> for ObjectMeta {
 
 /// The values the direct path has the [`json`] reader check at byte level, without a visitor call
 /// per token: the largest parts of a typical review that no rule reads.
-const SHAPES: &[json::Shape] = &[shape::<Labels>(), shape::<ManagedFieldsList>()];
+const SHAPES: &[json::Shape] = &[shape::<Text>(), shape::<Labels>(), shape::<ManagedFieldsList>()];
 
 const fn shape<S: ByteShape>() -> json::Shape {
     json::Shape { name: S::NAME, end: S::end }
@@ -275,6 +275,19 @@ impl<'de, S: ByteShape> Deserialize<'de> for Shaped<S> {
             }
         }
         deserializer.deserialize_newtype_struct(S::NAME, ShapedVisitor(PhantomData))
+    }
+}
+
+/// A string no rule reads (the value of an annotation not in [`READ_ANNOTATIONS`]): checked without
+/// decoding its escapes, which matters for `kubectl.kubernetes.io/last-applied-configuration`, a
+/// whole object written as one escaped string.
+enum Text {}
+
+impl ByteShape for Text {
+    const NAME: &'static str = "$mcp_operator::direct::Text";
+    type Read = IsStr;
+    fn end(bytes: &[u8], at: usize, _depth: u32) -> json::Skip {
+        json::string_end(bytes, at)
     }
 }
 
@@ -434,7 +447,7 @@ impl<'de> Deserialize<'de> for ReadAnnotations {
                     if READ_ANNOTATIONS.contains(&&*key) {
                         kept.insert(key.0.into_owned(), map.next_value::<String>()?);
                     } else {
-                        map.next_value::<IsStr>()?;
+                        map.next_value::<Shaped<Text>>()?;
                     }
                 }
                 Ok(ReadAnnotations(kept))
@@ -906,6 +919,19 @@ mod tests {
                 "annotation value null",
                 replace(r#""toolhive.stacklok.dev/owner":"#, r#""toolhive.stacklok.dev/owner":null,"y":"#),
             ),
+            (
+                "annotation value with escapes",
+                replace(
+                    r#""platform-engineering@example.com""#,
+                    r#""{\"a\":[\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00\"]}\n""#,
+                ),
+            ),
+            ("annotation value with a lone surrogate", replace("platform-engineering@", r"platform\udc00@")),
+            ("annotation value with a bad escape", replace("platform-engineering@", r"platform\x@")),
+            ("annotation value with a short \\u escape", replace("platform-engineering@", r"platform\u12@")),
+            ("annotation value with a control character", replace("platform-engineering@", "platform\u{1}@")),
+            ("annotation value ending in a backslash", replace(r#"example.com"}"#, r#"example.com\"}"#)),
+            ("annotation value not a string", replace(r#""platform-engineering@example.com""#, "[1]")),
             (
                 "a conversion annotation among others, repeated",
                 replace(
