@@ -185,20 +185,32 @@ fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
     Some(n)
 }
 
+/// The character a two-byte escape (a backslash and `b`) stands for, if `b` makes one.
+#[inline(always)]
+fn simple_escape(b: u8) -> Option<char> {
+    Some(match b {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
+}
+
 /// The escape sequence at `at` (which holds the backslash): the character and the length.
 fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
-    let simple = match bytes.get(at + 1) {
-        Some(b'"') => '"',
-        Some(b'\\') => '\\',
-        Some(b'/') => '/',
-        Some(b'b') => '\u{8}',
-        Some(b'f') => '\u{c}',
-        Some(b'n') => '\n',
-        Some(b'r') => '\r',
-        Some(b't') => '\t',
+    let next = bytes.get(at + 1).copied();
+    if let Some(simple) = next.and_then(simple_escape) {
+        return Ok((simple, 2));
+    }
+    match next {
         Some(b'u') => {
             let Some(first) = hex4(bytes, at + 2) else { return fail("invalid \\u escape", at) };
-            return match first {
+            match first {
                 0xD800..=0xDBFF => {
                     let second = (bytes.get(at + 6..at + 8) == Some(b"\\u"))
                         .then(|| hex4(bytes, at + 8))
@@ -216,11 +228,10 @@ fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
                     Some(ch) => Ok((ch, 6)),
                     None => fail("invalid \\u escape", at),
                 },
-            };
+            }
         }
-        _ => return fail("invalid escape", at),
-    };
-    Ok((simple, 2))
+        _ => fail("invalid escape", at),
+    }
 }
 
 /// The end of the number starting at `start`, checked against the JSON grammar, or where it is not
@@ -363,9 +374,10 @@ fn skip_str_escaped(bytes: &[u8], mut at: usize) -> Skip {
     loop {
         match bytes.get(at) {
             Some(b'"') => return Ok(at + 1),
-            Some(b'\\') => match bytes.get(at + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
-                _ => at += escape(bytes, at).map_err(|_| at)?.1,
+            // The two-byte escapes in line; `\u` ones through `escape`.
+            Some(b'\\') => match bytes.get(at + 1).copied().and_then(simple_escape) {
+                Some(_) => at += 2,
+                None => at += escape(bytes, at).map_err(|_| at)?.1,
             },
             _ => return Err(at),
         }
