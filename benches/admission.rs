@@ -76,16 +76,6 @@ fn review_handler(c: &mut Criterion) {
     group.finish();
 }
 
-/// Body bytes to the typed object, as the handler decodes it.
-fn decode(body: &[u8], kind: AdmissionKind) -> bool {
-    match kind {
-        AdmissionKind::MCPGroup => review::decode::<MCPGroup>(body).is_some(),
-        AdmissionKind::MCPServerEntry => review::decode::<MCPServerEntry>(body).is_some(),
-        AdmissionKind::VirtualMCPServer => review::decode::<VirtualMCPServer>(body).is_some(),
-        AdmissionKind::MCPRegistry => review::decode::<MCPRegistry>(body).is_some(),
-    }
-}
-
 fn json_share(c: &mut Criterion) {
     let policy = RemoteUrlPolicy::default();
     let mut group = c.benchmark_group("json");
@@ -93,7 +83,7 @@ fn json_share(c: &mut Criterion) {
         let body = fixture(name);
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::new("decode", label), &body, |b, body| {
-            b.iter(|| decode(black_box(body), kind));
+            b.iter(|| review::decodes(black_box(body), kind));
         });
         group.bench_with_input(BenchmarkId::new("parse-value", label), &body, |b, body| {
             b.iter(|| serde_json::from_slice::<Value>(black_box(body)).is_ok());

@@ -1,6 +1,7 @@
 //! The direct path of [`review::handle`](super::review::handle): a plain, well-formed CREATE or
 //! UPDATE is read in one pass straight from the body by the [`json`] reader (borrowed strings, the
-//! object decoded into its typed form as it is read) instead of through a `serde_json::Value` of
+//! object decoded into its typed form as it is read, by [`json::Read`] without serde's visitor
+//! protocol where it can, see [`typed`](super::typed)) instead of through a `serde_json::Value` of
 //! the whole review, which costs an allocation per key and value. Whatever it does not recognise is
 //! left to [`review::handle_loosely`](super::review::handle_loosely), so every answer stays the
 //! same.
@@ -9,7 +10,7 @@
 //! parse accepts, and every member this path does not keep (unread review fields, `oldObject`,
 //! `ownerReferences`, unknown keys of the review, the object and its metadata) is skipped by it as
 //! [`Checked`], as strictly as it reads; `labels` and `managedFields` are checked by it at byte
-//! level as k8s-openapi reads them ([`SHAPES`]). Duplicate keys keep the last value, as `Value`
+//! level as k8s-openapi reads them ([`ByteShape`]). Duplicate keys keep the last value, as `Value`
 //! does.
 
 use std::borrow::Cow;
@@ -62,9 +63,9 @@ fn members<'de, D: Deserializer<'de>, T: Members<'de>>(deserializer: D) -> Resul
     deserializer.deserialize_map(MembersVisitor(PhantomData))
 }
 
-/// Implements `Deserialize` through [`Members`] for a struct whose fields are all `Option`s read
-/// from the listed keys (`null` reads as absent; a repeated key keeps its last value, as in a
-/// `Value`). Generics: `[impl parameters] 'de, type`.
+/// Implements `Deserialize` through [`Members`], and [`json::Read`] the same way, for a struct whose
+/// fields are all `Option`s read from the listed keys (`null` reads as absent; a repeated key keeps
+/// its last value, as in a `Value`). Generics: `[impl parameters] 'de, type`.
 macro_rules! members {
     ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
         impl<$($generics)*> Members<$de> for $ty {
@@ -82,8 +83,24 @@ macro_rules! members {
                 members(deserializer)
             }
         }
+
+        impl<$($generics)*> json::Read<$de> for $ty {
+            fn read(reader: &mut json::Reader<$de>) -> json::Result<Self> {
+                let mut out = Self::default();
+                let mut members = reader.object()?;
+                while let Some(key) = members.next_key(reader)? {
+                    match &*key {
+                        $($key => out.$field = json::Read::read(reader)?,)*
+                        _ => reader.skip()?,
+                    }
+                }
+                Ok(out)
+            }
+        }
     };
 }
+
+json::read_by_serde!(i64, Time, Value);
 
 /// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
 /// object ([`Decoded`], or a `Value` for kinds whose checks read it).
@@ -99,7 +116,7 @@ impl<O> Default for Envelope<'_, O> {
     }
 }
 
-members!(['de, O: Deserialize<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
+members!(['de, O: Deserialize<'de> + json::Read<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
 
 struct EnvelopeRequest<'a, O> {
     uid: Option<Str<'a>>,
@@ -128,7 +145,7 @@ impl<O> Default for EnvelopeRequest<'_, O> {
     }
 }
 
-members!(['de, O: Deserialize<'de>] 'de, EnvelopeRequest<'de, O> {
+members!(['de, O: Deserialize<'de> + json::Read<'de>] 'de, EnvelopeRequest<'de, O> {
     "uid" => uid,
     "operation" => operation,
     "kind" => kind,
@@ -163,7 +180,7 @@ impl<S, St> Default for Decoded<'_, S, St> {
     }
 }
 
-members!(['de, S: Deserialize<'de>, St: Deserialize<'de>] 'de, Decoded<'de, S, St> {
+members!(['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
     "apiVersion" => api_version,
     "kind" => kind,
     "metadata" => metadata,
@@ -236,19 +253,10 @@ impl From<Metadata> for ObjectMeta {
     }
 }
 
-/// The values the direct path has the [`json`] reader check at byte level, without a visitor call
-/// per token: the largest parts of a typical review that no rule reads.
-const SHAPES: &[json::Shape] = &[shape::<Text>(), shape::<Labels>(), shape::<ManagedFieldsList>()];
-
-const fn shape<S: ByteShape>() -> json::Shape {
-    json::Shape { name: S::NAME, end: S::end }
-}
-
-/// A value checked and dropped: by the [`json`] reader at byte level ([`SHAPES`]), by any other
-/// deserializer read as [`ByteShape::Read`] (the same check) and dropped.
+/// A value checked and dropped: by the [`json`] reader at byte level, without decoding it token by
+/// token, and by any other deserializer read as [`ByteShape::Read`] (the same check) and dropped.
+/// For the largest parts of a typical review that no rule reads.
 trait ByteShape {
-    /// The newtype name the value is asked for by (see [`json::Shape`]).
-    const NAME: &'static str;
     /// What the byte-level check stands for.
     type Read: de::DeserializeOwned;
     /// Where the value at `at` ends, checked as reading it as [`ByteShape::Read`] checks it, with at
@@ -258,36 +266,15 @@ trait ByteShape {
 
 struct Shaped<S>(PhantomData<S>);
 
-impl<'de, S: ByteShape> Deserialize<'de> for Shaped<S> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ShapedVisitor<S>(PhantomData<S>);
-        impl<'de, S: ByteShape> Visitor<'de> for ShapedVisitor<S> {
-            type Value = Shaped<S>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                write!(formatter, "a value of shape {}", S::NAME)
-            }
-            /// The [`json`] reader checked the value.
-            fn visit_unit<E: de::Error>(self) -> Result<Shaped<S>, E> {
-                Ok(Shaped(PhantomData))
-            }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shaped<S>, D::Error> {
-                S::Read::deserialize(deserializer).map(|_| Shaped(PhantomData))
-            }
-        }
-        deserializer.deserialize_newtype_struct(S::NAME, ShapedVisitor(PhantomData))
+impl<'de, S: ByteShape> json::Read<'de> for Shaped<S> {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        reader.skip_checked(S::end).map(|()| Shaped(PhantomData))
     }
 }
 
-/// A string no rule reads (the value of an annotation not in [`READ_ANNOTATIONS`]): checked without
-/// decoding its escapes, which matters for `kubectl.kubernetes.io/last-applied-configuration`, a
-/// whole object written as one escaped string.
-enum Text {}
-
-impl ByteShape for Text {
-    const NAME: &'static str = "$mcp_operator::direct::Text";
-    type Read = IsStr;
-    fn end(bytes: &[u8], at: usize, _depth: u32) -> json::Skip {
-        json::string_end(bytes, at)
+impl<'de, S: ByteShape> Deserialize<'de> for Shaped<S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        S::Read::deserialize(deserializer).map(|_| Shaped(PhantomData))
     }
 }
 
@@ -295,7 +282,6 @@ impl ByteShape for Text {
 enum Labels {}
 
 impl ByteShape for Labels {
-    const NAME: &'static str = "$mcp_operator::direct::Labels";
     type Read = StrMap;
     fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
         json::object_end(bytes, at, depth, |_, at, _| json::string_end(bytes, at))
@@ -306,7 +292,6 @@ impl ByteShape for Labels {
 enum ManagedFieldsList {}
 
 impl ByteShape for ManagedFieldsList {
-    const NAME: &'static str = "$mcp_operator::direct::ManagedFields";
     type Read = Vec<ManagedFields>;
     fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
         json::array_end(bytes, at, depth, |at, depth| {
@@ -410,9 +395,23 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
+impl<'de> json::Read<'de> for Str<'de> {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        Cow::read(reader).map(Str)
+    }
+}
+
 /// A string, checked and dropped.
 #[derive(Default)]
 struct IsStr;
+
+/// Checked without decoding its escapes, which matters for the annotation
+/// `kubectl.kubernetes.io/last-applied-configuration`, a whole object written as one escaped string.
+impl<'de> json::Read<'de> for IsStr {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        reader.skip_checked(|bytes, at, _| json::string_end(bytes, at)).map(|()| IsStr)
+    }
+}
 
 impl<'de> Deserialize<'de> for IsStr {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -447,13 +446,29 @@ impl<'de> Deserialize<'de> for ReadAnnotations {
                     if READ_ANNOTATIONS.contains(&&*key) {
                         kept.insert(key.0.into_owned(), map.next_value::<String>()?);
                     } else {
-                        map.next_value::<Shaped<Text>>()?;
+                        map.next_value::<IsStr>()?;
                     }
                 }
                 Ok(ReadAnnotations(kept))
             }
         }
         deserializer.deserialize_map(ReadAnnotationsVisitor)
+    }
+}
+
+impl<'de> json::Read<'de> for ReadAnnotations {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        let mut kept = BTreeMap::new();
+        let mut members = reader.object()?;
+        while let Some(key) = members.next_key(reader)? {
+            if READ_ANNOTATIONS.contains(&&*key) {
+                let value = String::read(reader)?;
+                kept.insert(key.into_owned(), value);
+            } else {
+                IsStr::read(reader)?;
+            }
+        }
+        Ok(ReadAnnotations(kept))
     }
 }
 
@@ -498,6 +513,13 @@ impl<'de> Deserialize<'de> for IsTime {
         }
         // As `Time` asks for itself, so that every deserializer answers as it answers `Time`.
         deserializer.deserialize_newtype_struct("Time", IsTimeVisitor)
+    }
+}
+
+impl<'de> json::Read<'de> for IsTime {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        let text = Cow::<str>::read(reader)?;
+        if is_time(text.as_bytes()) { Ok(IsTime) } else { Err(de::Error::custom("not a Time")) }
     }
 }
 
@@ -556,7 +578,12 @@ pub(crate) fn handle_direct(
     }
 }
 
-fn handle_kind<T: Admit>(
+/// A kind whose `spec` and `status` the [`json`] reader decodes (by [`typed`](super::typed)).
+pub(crate) trait DirectKind: Admit<Spec: for<'de> json::Read<'de>, Status: for<'de> json::Read<'de>> {}
+
+impl<T: Admit<Spec: for<'de> json::Read<'de>, Status: for<'de> json::Read<'de>>> DirectKind for T {}
+
+fn handle_kind<T: DirectKind>(
     body: &str,
     kind: AdmissionKind,
     mode: Mode,
@@ -569,7 +596,7 @@ fn handle_kind<T: Admit>(
 /// Calls `then` with the request of the `admission.k8s.io/v1` review in `body`, its object decoded
 /// in the same pass, or, for kinds whose checks read the raw JSON, read as a `Value` and decoded
 /// from it (the `Value` is passed along).
-fn with_decoded_review<T: Admit, R>(
+fn with_decoded_review<T: DirectKind, R>(
     body: &str,
     then: impl FnOnce(EnvelopeRequest<'_, DecodedOf<'_, T>>, Option<&Value>) -> Option<R>,
 ) -> Option<R> {
@@ -579,9 +606,9 @@ fn with_decoded_review<T: Admit, R>(
         is_v1.then_some(review.request).flatten()
     }
     if !T::READS_RAW {
-        return then(request_of(json::from_str_with_shapes(body, SHAPES).ok()?)?, None);
+        return then(request_of(json::read_str(body).ok()?)?, None);
     }
-    let mut request = request_of(json::from_str_with_shapes::<Envelope<Value>>(body, SHAPES).ok()?)?;
+    let mut request = request_of(json::read_str::<Envelope<Value>>(body).ok()?)?;
     let raw = request.object.take();
     let object = match &raw {
         Some(object) => Some(Box::new(DecodedOf::<T>::deserialize(&**object).ok()?)),
@@ -601,14 +628,14 @@ fn with_decoded_review<T: Admit, R>(
 }
 
 /// The typed object of the review in `body`, decoded the way the direct path decodes it.
-pub(crate) fn decode_object<T: Admit>(body: &[u8]) -> Option<T> {
+pub(crate) fn decode_object<T: DirectKind>(body: &[u8]) -> Option<T> {
     with_decoded_review::<T, _>(std::str::from_utf8(body).ok()?, |request, _| {
         let object = *request.object?;
         Some(T::from_parts(object.metadata?.into(), object.spec?, object.status))
     })
 }
 
-fn answer<T: Admit>(
+fn answer<T: DirectKind>(
     request: EnvelopeRequest<'_, DecodedOf<'_, T>>,
     raw: Option<&Value>,
     kind: AdmissionKind,
@@ -666,6 +693,12 @@ fn answer<T: Admit>(
 /// as strictly as it reads (a `Value` already read was checked when it was parsed).
 #[derive(Default)]
 struct Checked;
+
+impl<'de> json::Read<'de> for Checked {
+    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
+        reader.skip().map(|()| Checked)
+    }
+}
 
 impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -882,7 +915,7 @@ mod tests {
             ("creationTimestamp past jiff's range", created(r#""9999-12-31T23:59:59Z""#)),
             ("creationTimestamp not a string", created("20261130")),
             ("null creationTimestamp", created("null")),
-            // Checked at byte level ([`SHAPES`]) by the direct path.
+            // Checked at byte level ([`ByteShape`]) by the direct path.
             (
                 "null managedFields members",
                 replace(r#""manager":"kubectl""#, r#""manager":null,"time":null,"fieldsV1":null"#),

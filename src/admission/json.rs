@@ -1,7 +1,8 @@
 //! A strict JSON reader for serde, used by the direct admission path
 //! ([`direct`](super::direct)) in place of `serde_json`'s: it finds the end of a string sixteen
 //! bytes at a time and skips the members nobody reads without calling a visitor per token, which
-//! together halve what reading a review costs.
+//! together halve what reading a review costs. The types the direct path reads most decode
+//! themselves from it ([`Read`]) without serde's visitor protocol; the rest through serde.
 //!
 //! It accepts a document only if `serde_json::from_str::<serde_json::Value>` accepts it (strict
 //! JSON, no control characters or lone surrogates in strings, numbers in `f64` range, nesting well
@@ -37,7 +38,7 @@ impl de::Error for Error {
     }
 }
 
-type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 #[cold]
 #[inline(never)]
@@ -45,34 +46,143 @@ fn fail<T>(what: &str, at: usize) -> Result<T> {
     Err(Error(format!("{what} at byte {at}")))
 }
 
-/// [`from_str_with_shapes`] without shapes.
+/// Reads a `T` from the whole of `text` through its `Deserialize`.
 #[cfg(test)]
 pub(crate) fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T> {
-    from_str_with_shapes(text, &[])
+    whole(text, |reader| T::deserialize(reader))
 }
 
-/// A value a type asks this reader to check at byte level instead of visiting it token by token:
-/// the type's `Deserialize` asks for a newtype struct named `name`; this reader, given the shape,
-/// checks the value with `end` and calls `visit_unit`, while any other deserializer (or this one
-/// without the shape) calls `visit_newtype_struct` and the type reads the value itself.
-pub(crate) struct Shape {
-    pub(crate) name: &'static str,
-    /// Where the value at the position (after any whitespace) ends, checked with the nesting
-    /// allowed there, as [`skip_value`] checks.
-    pub(crate) end: fn(&[u8], usize, u32) -> Skip,
+/// Reads a `T` from the whole of `text` (surrounding whitespace allowed).
+pub(crate) fn read_str<'de, T: Read<'de>>(text: &'de str) -> Result<T> {
+    whole(text, T::read)
 }
 
-/// Reads a `T` from the whole of `text` (surrounding whitespace allowed), checking the values of
-/// the given `shapes` at byte level.
-pub(crate) fn from_str_with_shapes<'de, T: de::Deserialize<'de>>(
-    text: &'de str,
-    shapes: &'static [Shape],
-) -> Result<T> {
-    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH, shapes };
-    let value = T::deserialize(&mut reader)?;
+fn whole<'de, T>(text: &'de str, read: impl FnOnce(&mut Reader<'de>) -> Result<T>) -> Result<T> {
+    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH };
+    let value = read(&mut reader)?;
     match reader.peek() {
         None => Ok(value),
         Some(_) => fail("trailing characters", reader.pos),
+    }
+}
+
+/// A value this reader decodes by itself instead of through serde's visitor protocol, which costs
+/// a few calls and a `Result` of the value being built per token (about half of what decoding a
+/// typical object costs). `read` must give exactly the value the type's `Deserialize` gives for a
+/// `serde_json::Value` of the same text, or fail: the direct path then leaves the review to the
+/// `Value`-based path. Types without their own reader read through `Deserialize`
+/// ([`read_by_serde!`]).
+pub(crate) trait Read<'de>: Sized {
+    fn read(reader: &mut Reader<'de>) -> Result<Self>;
+}
+
+/// Implements [`Read`] through `Deserialize` (this reader is a serde `Deserializer`) for types that
+/// have no reader of their own.
+macro_rules! read_by_serde {
+    ($($ty:ty),* $(,)?) => {$(
+        impl<'de> $crate::admission::json::Read<'de> for $ty {
+            fn read(reader: &mut $crate::admission::json::Reader<'de>) -> $crate::admission::json::Result<Self> {
+                serde::Deserialize::deserialize(reader)
+            }
+        }
+    )*};
+}
+pub(crate) use read_by_serde;
+
+/// Borrowed from the document unless it has escapes.
+impl<'de> Read<'de> for Cow<'de, str> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b'"') => reader.string(),
+            _ => fail("expected a string", reader.pos),
+        }
+    }
+}
+
+impl<'de> Read<'de> for String {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b'"') => reader.string().map(Cow::into_owned),
+            _ => fail("expected a string", reader.pos),
+        }
+    }
+}
+
+impl<'de> Read<'de> for bool {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b't') => reader.literal(b"true").map(|()| true),
+            Some(b'f') => reader.literal(b"false").map(|()| false),
+            _ => fail("expected a boolean", reader.pos),
+        }
+    }
+}
+
+/// `null` is `None`, as serde reads an `Option`.
+impl<'de, T: Read<'de>> Read<'de> for Option<T> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b'n') => reader.literal(b"null").map(|()| None),
+            _ => T::read(reader).map(Some),
+        }
+    }
+}
+
+impl<'de, T: Read<'de>> Read<'de> for Box<T> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        T::read(reader).map(Box::new)
+    }
+}
+
+impl<'de, T: Read<'de>> Read<'de> for Vec<T> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b'[') => reader.enter()?,
+            _ => return fail("expected an array", reader.pos),
+        }
+        let mut out = Vec::new();
+        let mut first = true;
+        while reader.next_entry(&mut first, b']')? {
+            out.push(T::read(reader)?);
+        }
+        reader.leave(b']')?;
+        Ok(out)
+    }
+}
+
+/// A repeated key keeps its last value, as serde's map visitor (and a `Value`) does.
+impl<'de, T: Read<'de>> Read<'de> for std::collections::BTreeMap<String, T> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut members = reader.object()?;
+        while let Some(key) = members.next_key(reader)? {
+            let value = T::read(reader)?;
+            out.insert(key.into_owned(), value);
+        }
+        Ok(out)
+    }
+}
+
+/// The members of an object being read by a [`Read`]: [`Reader::object`] enters it,
+/// [`ObjectMembers::next_key`] gives each key (the reader is then at its value, which the caller
+/// must read or [`Reader::skip`]) and leaves the object after the last.
+pub(crate) struct ObjectMembers {
+    first: bool,
+}
+
+impl ObjectMembers {
+    #[inline]
+    pub(crate) fn next_key<'de>(&mut self, reader: &mut Reader<'de>) -> Result<Option<Cow<'de, str>>> {
+        if !reader.next_entry(&mut self.first, b'}')? {
+            reader.leave(b'}')?;
+            return Ok(None);
+        }
+        if reader.peek() != Some(b'"') {
+            return fail("expected a key", reader.pos);
+        }
+        let key = reader.string()?;
+        reader.expect(b':', "expected ':'")?;
+        Ok(Some(key))
     }
 }
 
@@ -477,8 +587,6 @@ pub(crate) struct Reader<'de> {
     pos: usize,
     /// Levels of nesting still allowed.
     depth: u32,
-    /// Values checked at byte level ([`Shape`]).
-    shapes: &'static [Shape],
 }
 
 impl<'de> Reader<'de> {
@@ -611,8 +719,22 @@ impl<'de> Reader<'de> {
         Ok(value)
     }
 
+    /// Enters the object at the next token, for a [`Read`] to go through its members.
+    pub(crate) fn object(&mut self) -> Result<ObjectMembers> {
+        match self.peek() {
+            Some(b'{') => self.enter().map(|()| ObjectMembers { first: true }),
+            _ => fail("expected an object", self.pos),
+        }
+    }
+
+    /// Checks and skips the value at the next token with `end`, a checking function like
+    /// [`skip_value`] (where the value at a position ends, with the nesting allowed there).
+    pub(crate) fn skip_checked(&mut self, end: impl FnOnce(&[u8], usize, u32) -> Skip) -> Result<()> {
+        self.move_to(end(self.bytes(), self.pos, self.depth), "not of the expected shape")
+    }
+
     /// Checks and skips one value, as strictly as a `Value` parse reads it ([`skip_value`]).
-    fn skip(&mut self) -> Result<()> {
+    pub(crate) fn skip(&mut self) -> Result<()> {
         self.move_to(skip_value(self.bytes(), self.pos, self.depth), "invalid JSON in a value read without keeping it")
     }
 
@@ -698,14 +820,8 @@ impl<'de> Deserializer<'de> for &mut Reader<'de> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value> {
-        match self.shapes.iter().find(|shape| shape.name == name) {
-            Some(shape) => {
-                self.move_to((shape.end)(self.bytes(), self.pos, self.depth), "not of the expected shape")?;
-                visitor.visit_unit()
-            }
-            None => visitor.visit_newtype_struct(self),
-        }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value> {
+        visitor.visit_newtype_struct(self)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {

@@ -17,6 +17,7 @@ pub mod path;
 pub mod refs;
 pub mod remote_url;
 pub mod review;
+mod typed;
 pub mod virtualmcpserver;
 
 pub use engine::{AdmissionKind, Decision, Operation, Request, decide};

@@ -5,10 +5,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::direct::{decode_object, handle_direct};
-use super::engine::{AdmissionKind, Admit, Decision, Mode, Operation, Request, decide};
+use super::engine::{AdmissionKind, Decision, Mode, Operation, Request, decide};
 use super::finding::{Finding, Findings, Reason};
 use super::{ClusterView, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
+use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 
 pub const REVIEW_API_VERSION: &str = "admission.k8s.io/v1";
 
@@ -99,10 +100,15 @@ pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
     serde_json::to_vec(&reviewed.response()).unwrap_or_default()
 }
 
-/// The typed object of the review in `body`, decoded the way `handle` decodes a plain CREATE or
-/// UPDATE (for benchmarks).
-pub fn decode<T: Admit>(body: &[u8]) -> Option<T> {
-    decode_object(body)
+/// Whether the object of the review in `body` decodes as `kind`, the way `handle` decodes a plain
+/// CREATE or UPDATE (for benchmarks).
+pub fn decodes(body: &[u8], kind: AdmissionKind) -> bool {
+    match kind {
+        AdmissionKind::MCPGroup => decode_object::<MCPGroup>(body).is_some(),
+        AdmissionKind::MCPServerEntry => decode_object::<MCPServerEntry>(body).is_some(),
+        AdmissionKind::VirtualMCPServer => decode_object::<VirtualMCPServer>(body).is_some(),
+        AdmissionKind::MCPRegistry => decode_object::<MCPRegistry>(body).is_some(),
+    }
 }
 
 /// Handles one AdmissionReview body for `kind` at `/validate` or `/mutate`.

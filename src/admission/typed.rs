@@ -1,0 +1,247 @@
+//! How the direct path ([`direct`](super::direct)) decodes each kind's `spec` and `status`: by a
+//! reader of its own ([`json::Read`]) for the types of MCPServerEntry, the kind of nearly every
+//! review, and through `Deserialize` for the rest.
+//!
+//! A reader here gives exactly the value the type's derived `Deserialize` gives for the same object
+//! read as a `serde_json::Value` (what the `Value`-based path decodes), or fails and leaves the review
+//! to that path: the same keys (checked against the type's schema by a test), unknown members
+//! checked and dropped, `null` as `None`, and a repeated key keeping its last value, as in a
+//! `Value`. A required member that is missing fails, as it does in `Deserialize`.
+
+use super::json::{self, Read, Reader, read_by_serde};
+use crate::api::v1beta1::common::{ExternalAuthConfigRef, MCPGroupRef, SecretKeyRef};
+use crate::api::v1beta1::mcpserverentry::{
+    CABundleConfigMapRef, CABundleRef, HeaderForward, HeaderFromSecret, MCPServerEntrySpec, MCPServerEntryStatus,
+};
+use crate::api::v1beta1::{
+    MCPGroupSpec, MCPGroupStatus, MCPRegistrySpec, MCPRegistryStatus, VirtualMCPServerSpec, VirtualMCPServerStatus,
+};
+
+/// The JSON keys a [`read_struct!`] reader knows, for the test that compares them with the schema.
+#[cfg(test)]
+trait Keys {
+    const KEYS: &'static [&'static str];
+}
+
+/// Implements [`json::Read`] for a struct: `optional` fields are `Option`s (absent or `null` is
+/// `None`), `required` ones fail when absent. Every field must be listed (the struct is built
+/// with all of them), under the key its `Deserialize` reads.
+macro_rules! read_struct {
+    ($ty:ident {
+        optional { $($key:literal => $field:ident),* $(,)? }
+        $(required { $($rkey:literal => $rfield:ident),* $(,)? })?
+    }) => {
+        impl<'de> Read<'de> for $ty {
+            fn read(reader: &mut Reader<'de>) -> json::Result<Self> {
+                $(let mut $field = None;)*
+                $($(let mut $rfield = None;)*)?
+                let mut members = reader.object()?;
+                while let Some(key) = members.next_key(reader)? {
+                    match &*key {
+                        $($key => $field = Read::read(reader)?,)*
+                        $($($rkey => $rfield = Some(Read::read(reader)?),)*)?
+                        _ => reader.skip()?,
+                    }
+                }
+                Ok($ty {
+                    $($field,)*
+                    $($($rfield: $rfield.ok_or_else(|| <json::Error as serde::de::Error>::missing_field($rkey))?,)*)?
+                })
+            }
+        }
+
+        #[cfg(test)]
+        impl Keys for $ty {
+            const KEYS: &'static [&'static str] = &[$($key,)* $($($rkey,)*)?];
+        }
+    };
+}
+
+read_struct!(MCPServerEntrySpec {
+    optional {
+        "allowPrivateEndpoint" => allow_private_endpoint,
+        "caBundleRef" => ca_bundle_ref,
+        "externalAuthConfigRef" => external_auth_config_ref,
+        "groupRef" => group_ref,
+        "headerForward" => header_forward,
+        "remoteUrl" => remote_url,
+        "transport" => transport,
+    }
+});
+
+read_struct!(CABundleRef { optional { "configMapRef" => config_map_ref } });
+
+read_struct!(CABundleConfigMapRef { optional { "key" => key, "name" => name, "optional" => optional } });
+
+read_struct!(HeaderForward {
+    optional { "addHeadersFromSecret" => add_headers_from_secret, "addPlaintextHeaders" => add_plaintext_headers }
+});
+
+read_struct!(HeaderFromSecret {
+    optional { "valueSecretRef" => value_secret_ref }
+    required { "headerName" => header_name }
+});
+
+read_struct!(MCPGroupRef { optional { "namespace" => namespace } required { "name" => name } });
+
+read_struct!(ExternalAuthConfigRef { optional { "namespace" => namespace } required { "name" => name } });
+
+read_struct!(SecretKeyRef { optional { "namespace" => namespace } required { "key" => key, "name" => name } });
+
+read_by_serde!(
+    MCPServerEntryStatus,
+    MCPGroupSpec,
+    MCPGroupStatus,
+    MCPRegistrySpec,
+    MCPRegistryStatus,
+    VirtualMCPServerSpec,
+    VirtualMCPServerStatus,
+);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use pretty_assertions::assert_eq;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::api::schema::structural_schema_for;
+
+    fn keys_match_schema<T: Keys + schemars::JsonSchema>() {
+        let schema = structural_schema_for::<T>();
+        let properties = schema["properties"].as_object().expect("an object schema");
+        let from_schema: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+        let read: BTreeSet<&str> = T::KEYS.iter().copied().collect();
+        assert_eq!(read, from_schema, "{}", std::any::type_name::<T>());
+        assert_eq!(read.len(), T::KEYS.len(), "a key listed twice in {}", std::any::type_name::<T>());
+    }
+
+    #[test]
+    fn the_readers_know_the_keys_of_the_schema() {
+        keys_match_schema::<MCPServerEntrySpec>();
+        keys_match_schema::<CABundleRef>();
+        keys_match_schema::<CABundleConfigMapRef>();
+        keys_match_schema::<HeaderForward>();
+        keys_match_schema::<HeaderFromSecret>();
+        keys_match_schema::<MCPGroupRef>();
+        keys_match_schema::<ExternalAuthConfigRef>();
+        keys_match_schema::<SecretKeyRef>();
+    }
+
+    /// What the reader gives for `text`, and what `Deserialize` gives for it read as a `Value`.
+    fn both_ways(text: &str) -> (Option<MCPServerEntrySpec>, Option<MCPServerEntrySpec>) {
+        let read = json::read_str::<MCPServerEntrySpec>(text).ok();
+        let derived = serde_json::from_str::<Value>(text).ok().and_then(|v| MCPServerEntrySpec::deserialize(v).ok());
+        (read, derived)
+    }
+
+    #[test]
+    fn a_typical_spec_reads_as_deserialize_reads_it() {
+        let spec = json!({
+            "remoteUrl": "https://mcp.example.com/mcp",
+            "transport": "streamable-http",
+            "allowPrivateEndpoint": false,
+            "groupRef": { "name": "engineering", "namespace": "tools" },
+            "caBundleRef": { "configMapRef": { "name": "corp-ca", "key": "ca.crt", "optional": true } },
+            "externalAuthConfigRef": { "name": "exchange", "namespace": null },
+            "headerForward": {
+                "addPlaintextHeaders": { "X-Tenant": "team-a", "X-Tenant": "team-b", "X-Esc\u{e9}": "a\"b\\c" },
+                "addHeadersFromSecret": [{ "headerName": "X-API-Key", "valueSecretRef": { "name": "s", "key": "k" } }]
+            },
+            "unknown": { "deep": [1, 2.5, null, true] }
+        })
+        .to_string();
+        let (read, derived) = both_ways(&spec);
+        assert!(read.is_some(), "the reader failed on {spec}");
+        assert_eq!(read, derived);
+    }
+
+    #[test]
+    fn unusual_specs_read_as_deserialize_reads_them_or_fail() {
+        let cases = [
+            r#"{}"#,
+            r#"{"transport":null,"groupRef":null}"#,
+            r#"{"transport":"sse","transport":"streamable-http"}"#,
+            r#"{"transport":5,"transport":"sse"}"#,
+            r#"{"groupRef":{"namespace":"b"},"groupRef":{"name":"a"}}"#,
+            r#"{"groupRef":{"namespace":"b"}}"#,
+            r#"{"groupRef":{"name":null}}"#,
+            r#"{"groupRef":{"name":"a","name":"b"}}"#,
+            r#"{"allowPrivateEndpoint":"true"}"#,
+            r#"{"allowPrivateEndpoint":1}"#,
+            r#"{"headerForward":{"addHeadersFromSecret":[{"valueSecretRef":{"name":"s","key":"k"}}]}}"#,
+            r#"{"headerForward":{"addHeadersFromSecret":{}}}"#,
+            r#"{"headerForward":{"addPlaintextHeaders":{"a":null}}}"#,
+            r#"{"headerForward":{"addPlaintextHeaders":{"a":"1","a":"2"}}}"#,
+            r#"{"remote\u0055rl":"https://x","transp\u006frt":"sse"}"#,
+            r#"{"remoteUrl":"https://x\u0000"}"#,
+            r#"{"remoteUrl":"https://x",}"#,
+            r#"{"remoteUrl" "https://x"}"#,
+            r#"{"caBundleRef":{"configMapRef":{"optional":null,"key":"k"}}}"#,
+            r#"[]"#,
+            r#"null"#,
+        ];
+        for case in cases {
+            let (read, derived) = both_ways(case);
+            if read.is_some() {
+                assert_eq!(read, derived, "{case}");
+            }
+        }
+        // Those that only repeat a key or use escapes in keys are read, not left to the other path.
+        for case in [cases[2], cases[13], cases[14]] {
+            assert!(both_ways(case).0.is_some(), "{case}");
+        }
+    }
+
+    /// A spec-like value: the known keys with values of the right and the wrong types, unknown
+    /// keys, `null`s.
+    fn spec_like() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            "[a-zA-Z0-9\"\\\\é-]{0,6}".prop_map(Value::String),
+        ];
+        let key = prop_oneof![
+            Just("remoteUrl"),
+            Just("transport"),
+            Just("allowPrivateEndpoint"),
+            Just("groupRef"),
+            Just("caBundleRef"),
+            Just("configMapRef"),
+            Just("externalAuthConfigRef"),
+            Just("headerForward"),
+            Just("addPlaintextHeaders"),
+            Just("addHeadersFromSecret"),
+            Just("headerName"),
+            Just("valueSecretRef"),
+            Just("name"),
+            Just("namespace"),
+            Just("key"),
+            Just("optional"),
+            Just("other"),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|members| Value::Object(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn generated_specs_read_as_deserialize_reads_them_or_fail(spec in spec_like()) {
+            let text = spec.to_string();
+            let (read, derived) = both_ways(&text);
+            // (Not the other way round: `Deserialize` also takes a struct written as an array.)
+            if read.is_some() {
+                prop_assert_eq!(read, derived, "{}", text);
+            }
+        }
+    }
+}
