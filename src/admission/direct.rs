@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -100,7 +100,7 @@ macro_rules! members {
     };
 }
 
-json::read_by_serde!(i64, Time, Value);
+json::read_by_serde!(i64, Value);
 
 /// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
 /// object ([`Decoded`], or a `Value` for kinds whose checks read it).
@@ -192,15 +192,15 @@ type DecodedOf<'a, T> = Decoded<'a, <T as Admit>::Spec, <T as Admit>::Status>;
 
 /// `ObjectMeta` read as k8s-openapi reads it, except that what no rule reads is checked the same
 /// way and dropped instead of kept: `managedFields` (a `Value` tree per manager), `ownerReferences`,
-/// `labels`, `creationTimestamp` and every annotation but those in [`READ_ANNOTATIONS`]. A rule
-/// that starts reading one of these must be given it here.
+/// `labels`, `uid`, `resourceVersion`, `selfLink`, `finalizers`, the timestamps and every annotation
+/// but those in [`READ_ANNOTATIONS`]. A rule that starts reading one of these must be given it here.
 #[derive(Default)]
 struct Metadata {
     annotations: Option<ReadAnnotations>,
     creation_timestamp: Option<IsTime>,
     deletion_grace_period_seconds: Option<i64>,
-    deletion_timestamp: Option<Time>,
-    finalizers: Option<Vec<String>>,
+    deletion_timestamp: Option<IsTime>,
+    finalizers: Option<Vec<IsStr>>,
     generate_name: Option<String>,
     generation: Option<i64>,
     labels: Option<Shaped<Labels>>,
@@ -208,9 +208,9 @@ struct Metadata {
     name: Option<String>,
     namespace: Option<String>,
     owner_references: Option<Vec<OwnerReference>>,
-    resource_version: Option<String>,
-    self_link: Option<String>,
-    uid: Option<String>,
+    resource_version: Option<IsStr>,
+    self_link: Option<IsStr>,
+    uid: Option<IsStr>,
 }
 
 members!(['de] 'de, Metadata {
@@ -237,8 +237,8 @@ impl From<Metadata> for ObjectMeta {
             annotations: m.annotations.map(|a| a.0),
             creation_timestamp: None,
             deletion_grace_period_seconds: m.deletion_grace_period_seconds,
-            deletion_timestamp: m.deletion_timestamp,
-            finalizers: m.finalizers,
+            deletion_timestamp: None,
+            finalizers: None,
             generate_name: m.generate_name,
             generation: m.generation,
             labels: None,
@@ -246,9 +246,9 @@ impl From<Metadata> for ObjectMeta {
             name: m.name,
             namespace: m.namespace,
             owner_references: None,
-            resource_version: m.resource_version,
-            self_link: m.self_link,
-            uid: m.uid,
+            resource_version: None,
+            self_link: None,
+            uid: None,
         }
     }
 }
@@ -891,6 +891,19 @@ mod tests {
             // Members the direct path reads without keeping: checked as a `Value` parse checks them.
             ("number out of range in the object", replace(r#""spec":{"#, r#""x":1e400,"spec":{"#)),
             ("number out of range in metadata", replace(r#""generation":1,"#, r#""generation":1,"x":[1e400],"#)),
+            ("metadata uid not a string", replace(r#""generation":1,"#, r#""generation":1,"uid":5,"#)),
+            ("resourceVersion null", replace(r#""generation":1,"#, r#""generation":1,"resourceVersion":null,"#)),
+            ("selfLink with escapes", replace(r#""generation":1,"#, r#""generation":1,"selfLink":"\/ab","#)),
+            ("finalizer not a string", replace(r#""generation":1,"#, r#""generation":1,"finalizers":["a",1],"#)),
+            ("finalizers not a list", replace(r#""generation":1,"#, r#""generation":1,"finalizers":"a","#)),
+            (
+                "deletionTimestamp",
+                replace(r#""generation":1,"#, r#""generation":1,"deletionTimestamp":"2026-12-01T00:00:00Z","#),
+            ),
+            (
+                "deletionTimestamp not a time",
+                replace(r#""generation":1,"#, r#""generation":1,"deletionTimestamp":"soon","#),
+            ),
             ("number out of range in fieldsV1", replace(r#""f:team":{}"#, r#""f:team":{"x":-1e999}"#)),
             ("lone surrogate in managedFields", replace(r#""manager":"kubectl""#, r#""manager":"kube\udc00""#)),
             (
