@@ -100,7 +100,7 @@ macro_rules! members {
     };
 }
 
-json::read_by_serde!(i64, Value);
+json::read_by_serde!(Value);
 
 /// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
 /// object ([`Decoded`], or a `Value` for kinds whose checks read it).

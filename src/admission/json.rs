@@ -118,6 +118,24 @@ impl<'de> Read<'de> for bool {
     }
 }
 
+/// A plain integer of up to 18 digits (which always fits) is read here; any other number exactly as
+/// `serde_json` reads it into an `i64`, which refuses fractions, exponents, `-0` (a float to
+/// `serde_json`) and integers out of range.
+impl<'de> Read<'de> for i64 {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        if let Some(b'-' | b'0'..=b'9') = reader.peek() {
+            let start = reader.pos;
+            let token = reader.number_token()?;
+            let digits = token.strip_prefix('-').unwrap_or(token);
+            if digits.len() <= 18 && token != "-0" && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return token.parse().map_err(|_| Error(format!("invalid integer at byte {start}")));
+            }
+            reader.pos = start;
+        }
+        de::Deserialize::deserialize(reader)
+    }
+}
+
 /// `null` is `None`, as serde reads an `Option`.
 impl<'de, T: Read<'de>> Read<'de> for Option<T> {
     fn read(reader: &mut Reader<'de>) -> Result<Self> {
@@ -1126,6 +1144,50 @@ mod tests {
         // An out-of-range count fails in both.
         assert!(from_str::<Sample>(&text.replace("null", "3000000000")).is_err());
         assert!(serde_json::from_str::<Sample>(&text.replace("null", "3000000000")).is_err());
+    }
+
+    #[test]
+    fn integers_read_as_serde_json_reads_them_from_a_value() {
+        let tokens = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "123456789012345678",
+            "-123456789012345678",
+            "999999999999999999",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "1.0",
+            "1e3",
+            "-0.0",
+            "1E0",
+            "00",
+            "-",
+            "01",
+            "\"1\"",
+            "true",
+            "null",
+        ];
+        for token in tokens {
+            let ours = read_str::<i64>(token).ok();
+            let theirs = serde_json::from_str::<Value>(token).ok().and_then(|v| serde_json::from_value::<i64>(v).ok());
+            assert_eq!(ours, theirs, "{token}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn generated_integers_read_as_serde_json_reads_them(n in proptest::num::i64::ANY, digits in "-?[0-9]{1,21}") {
+            for token in [n.to_string(), digits] {
+                let ours = read_str::<i64>(&token).ok();
+                let theirs = serde_json::from_str::<Value>(&token).ok().and_then(|v| serde_json::from_value::<i64>(v).ok());
+                proptest::prop_assert_eq!(ours, theirs, "{}", token);
+            }
+        }
     }
 
     #[test]
