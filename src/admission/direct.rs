@@ -893,7 +893,7 @@ mod tests {
             ("number out of range in metadata", replace(r#""generation":1,"#, r#""generation":1,"x":[1e400],"#)),
             ("metadata uid not a string", replace(r#""generation":1,"#, r#""generation":1,"uid":5,"#)),
             ("resourceVersion null", replace(r#""generation":1,"#, r#""generation":1,"resourceVersion":null,"#)),
-            ("selfLink with escapes", replace(r#""generation":1,"#, r#""generation":1,"selfLink":"\/ab","#)),
+            ("selfLink with escapes", replace(r#""generation":1,"#, r#""generation":1,"selfLink":"\/a\u0062","#)),
             ("finalizer not a string", replace(r#""generation":1,"#, r#""generation":1,"finalizers":["a",1],"#)),
             ("finalizers not a list", replace(r#""generation":1,"#, r#""generation":1,"finalizers":"a","#)),
             (
