@@ -63,11 +63,14 @@ fn members<'de, D: Deserializer<'de>, T: Members<'de>>(deserializer: D) -> Resul
     deserializer.deserialize_map(MembersVisitor(PhantomData))
 }
 
-/// Implements `Deserialize` through [`Members`], and [`json::Read`] the same way, for a struct whose
-/// fields are all `Option`s read from the listed keys (`null` reads as absent; a repeated key keeps
-/// its last value, as in a `Value`). Generics: `[impl parameters] 'de, type`.
+/// Implements [`json::Read`] for a struct whose fields are all `Option`s read from the listed keys
+/// (`null` reads as absent; a repeated key keeps its last value, as in a `Value`). Generics:
+/// `[impl parameters] 'de, type`. With `and Deserialize` first, also `Deserialize` the same way
+/// through [`Members`], for the structs the `Value`-based decode of an object reads too.
 macro_rules! members {
-    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
+    (and Deserialize [$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
+        members!([$($generics)*] $de, $ty { $($key => $field),* });
+
         impl<$($generics)*> Members<$de> for $ty {
             fn member<A: MapAccess<$de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
                 match key {
@@ -83,7 +86,8 @@ macro_rules! members {
                 members(deserializer)
             }
         }
-
+    };
+    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
         impl<$($generics)*> json::Read<$de> for $ty {
             fn read(reader: &mut json::Reader<$de>) -> json::Result<Self> {
                 let mut out = Self::default();
@@ -116,7 +120,7 @@ impl<O> Default for Envelope<'_, O> {
     }
 }
 
-members!(['de, O: Deserialize<'de> + json::Read<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
+members!(['de, O: json::Read<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
 
 struct EnvelopeRequest<'a, O> {
     uid: Option<Str<'a>>,
@@ -145,7 +149,7 @@ impl<O> Default for EnvelopeRequest<'_, O> {
     }
 }
 
-members!(['de, O: Deserialize<'de> + json::Read<'de>] 'de, EnvelopeRequest<'de, O> {
+members!(['de, O: json::Read<'de>] 'de, EnvelopeRequest<'de, O> {
     "uid" => uid,
     "operation" => operation,
     "kind" => kind,
@@ -180,7 +184,7 @@ impl<S, St> Default for Decoded<'_, S, St> {
     }
 }
 
-members!(['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
+members!(and Deserialize ['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
     "apiVersion" => api_version,
     "kind" => kind,
     "metadata" => metadata,
@@ -213,7 +217,7 @@ struct Metadata {
     uid: Option<IsStr>,
 }
 
-members!(['de] 'de, Metadata {
+members!(and Deserialize ['de] 'de, Metadata {
     "annotations" => annotations,
     "creationTimestamp" => creation_timestamp,
     "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
@@ -327,7 +331,7 @@ struct ManagedFields {
     _time: Option<IsTime>,
 }
 
-members!(['de] 'de, ManagedFields {
+members!(and Deserialize ['de] 'de, ManagedFields {
     "apiVersion" => _api_version,
     "fieldsType" => _fields_type,
     "fieldsV1" => _fields_v1,
@@ -348,7 +352,7 @@ struct OwnerReference {
     _uid: Option<IsStr>,
 }
 
-members!(['de] 'de, OwnerReference {
+members!(and Deserialize ['de] 'de, OwnerReference {
     "apiVersion" => _api_version,
     "blockOwnerDeletion" => _block_owner_deletion,
     "controller" => _controller,
