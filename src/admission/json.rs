@@ -679,23 +679,22 @@ impl<'de> Reader<'de> {
     /// text borrowed from the document when it has no escapes, else decoded.
     #[inline]
     fn string(&mut self) -> Result<Cow<'de, str>> {
-        let bytes = self.bytes();
-        let start = self.pos + 1;
-        let stop = string_stop(bytes, start);
-        if bytes.get(stop) == Some(&b'"') {
-            self.pos = stop + 1;
-            return Ok(Cow::Borrowed(&self.text[start..stop]));
-        }
-        self.string_with_escapes(start, stop)
+        self.string_with(string_stop)
     }
 
     /// [`Reader::string`] with the first sixteen bytes looked at in line, for object keys, which
     /// are mostly shorter.
     #[inline]
     fn short_string(&mut self) -> Result<Cow<'de, str>> {
+        self.string_with(string_stop_short)
+    }
+
+    /// [`Reader::string`], finding the string's first stop with `first_stop`.
+    #[inline(always)]
+    fn string_with(&mut self, first_stop: impl FnOnce(&[u8], usize) -> usize) -> Result<Cow<'de, str>> {
         let bytes = self.bytes();
         let start = self.pos + 1;
-        let stop = string_stop_short(bytes, start);
+        let stop = first_stop(bytes, start);
         if bytes.get(stop) == Some(&b'"') {
             self.pos = stop + 1;
             return Ok(Cow::Borrowed(&self.text[start..stop]));
