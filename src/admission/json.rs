@@ -70,8 +70,8 @@ fn whole<'de, T>(text: &'de str, read: impl FnOnce(&mut Reader<'de>) -> Result<T
 /// a few calls and a `Result` of the value being built per token (without link-time optimisation
 /// about a fifth of what decoding a typical review's object costs; with it, less). `read` must give
 /// exactly the value the type's `Deserialize` gives for a `serde_json::Value` of the same text, or
-/// fail: the direct path then leaves the review to the `Value`-based path. Types without their own reader read through `Deserialize`
-/// ([`read_by_serde!`]).
+/// fail: the direct path then leaves the review to the `Value`-based path. Types without their own
+/// reader read through `Deserialize` ([`read_by_serde!`]).
 pub(crate) trait Read<'de>: Sized {
     fn read(reader: &mut Reader<'de>) -> Result<Self>;
 }
@@ -1229,18 +1229,22 @@ mod tests {
             "null",
         ];
         for token in tokens {
-            let ours = read_str::<i64>(token).ok();
-            let theirs = serde_json::from_str::<Value>(token).ok().and_then(|v| serde_json::from_value::<i64>(v).ok());
+            let (ours, theirs) = integer_both_ways(token);
             assert_eq!(ours, theirs, "{token}");
         }
+    }
+
+    /// `token` read as an `i64` here, and by `serde_json` through a `Value`.
+    fn integer_both_ways(token: &str) -> (Option<i64>, Option<i64>) {
+        let theirs = serde_json::from_str::<Value>(token).ok().and_then(|v| serde_json::from_value::<i64>(v).ok());
+        (read_str::<i64>(token).ok(), theirs)
     }
 
     proptest::proptest! {
         #[test]
         fn generated_integers_read_as_serde_json_reads_them(n in proptest::num::i64::ANY, digits in "-?[0-9]{1,21}") {
             for token in [n.to_string(), digits] {
-                let ours = read_str::<i64>(&token).ok();
-                let theirs = serde_json::from_str::<Value>(&token).ok().and_then(|v| serde_json::from_value::<i64>(v).ok());
+                let (ours, theirs) = integer_both_ways(&token);
                 proptest::prop_assert_eq!(ours, theirs, "{}", token);
             }
         }
