@@ -63,13 +63,11 @@ fn members<'de, D: Deserializer<'de>, T: Members<'de>>(deserializer: D) -> Resul
     deserializer.deserialize_map(MembersVisitor(PhantomData))
 }
 
-/// Implements [`json::Read`] for a struct whose fields are all `Option`s read from the listed keys
-/// (`null` reads as absent; a repeated key keeps its last value, as in a `Value`). Generics:
-/// `[impl parameters] 'de, type`. With `and Deserialize` first, also `Deserialize` the same way
-/// through [`Members`], for the structs the `Value`-based decode of an object reads too.
-macro_rules! members {
-    (and Deserialize [$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
-        members!([$($generics)*] $de, $ty { $($key => $field),* });
+/// [`json::read_struct!`] for a struct whose fields are all `Option`s, and `Deserialize` the same
+/// way through [`Members`], for the structs the `Value`-based decode of an object reads too.
+macro_rules! read_and_deserialize {
+    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
+        json::read_struct!([$($generics)*] $de, $ty { optional { $($key => $field),* } });
 
         impl<$($generics)*> Members<$de> for $ty {
             fn member<A: MapAccess<$de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
@@ -87,21 +85,6 @@ macro_rules! members {
             }
         }
     };
-    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
-        impl<$($generics)*> json::Read<$de> for $ty {
-            fn read(reader: &mut json::Reader<$de>) -> json::Result<Self> {
-                let mut out = Self::default();
-                let mut members = reader.object()?;
-                while let Some(key) = members.next_key(reader)? {
-                    match &*key {
-                        $($key => out.$field = json::Read::read(reader)?,)*
-                        _ => reader.skip()?,
-                    }
-                }
-                Ok(out)
-            }
-        }
-    };
 }
 
 json::read_by_serde!(Value);
@@ -114,13 +97,9 @@ struct Envelope<'a, O> {
     request: Option<EnvelopeRequest<'a, O>>,
 }
 
-impl<O> Default for Envelope<'_, O> {
-    fn default() -> Self {
-        Envelope { api_version: None, kind: None, request: None }
-    }
-}
-
-members!(['de, O: json::Read<'de>] 'de, Envelope<'de, O> { "apiVersion" => api_version, "kind" => kind, "request" => request });
+json::read_struct!(['de, O: json::Read<'de>] 'de, Envelope<'de, O> {
+    optional { "apiVersion" => api_version, "kind" => kind, "request" => request }
+});
 
 struct EnvelopeRequest<'a, O> {
     uid: Option<Str<'a>>,
@@ -134,39 +113,25 @@ struct EnvelopeRequest<'a, O> {
     old_object: Option<ObjectHead<'a>>,
 }
 
-impl<O> Default for EnvelopeRequest<'_, O> {
-    fn default() -> Self {
-        EnvelopeRequest {
-            uid: None,
-            operation: None,
-            kind: None,
-            namespace: None,
-            name: None,
-            sub_resource: None,
-            object: None,
-            old_object: None,
-        }
+json::read_struct!(['de, O: json::Read<'de>] 'de, EnvelopeRequest<'de, O> {
+    optional {
+        "uid" => uid,
+        "operation" => operation,
+        "kind" => kind,
+        "namespace" => namespace,
+        "name" => name,
+        "subResource" => sub_resource,
+        "object" => object,
+        "oldObject" => old_object,
     }
-}
-
-members!(['de, O: json::Read<'de>] 'de, EnvelopeRequest<'de, O> {
-    "uid" => uid,
-    "operation" => operation,
-    "kind" => kind,
-    "namespace" => namespace,
-    "name" => name,
-    "subResource" => sub_resource,
-    "object" => object,
-    "oldObject" => old_object,
 });
 
-#[derive(Default)]
 struct GroupKind<'a> {
     group: Option<Str<'a>>,
     kind: Option<Str<'a>>,
 }
 
-members!(['de] 'de, GroupKind<'de> { "group" => group, "kind" => kind });
+json::read_struct!(['de] 'de, GroupKind<'de> { optional { "group" => group, "kind" => kind } });
 
 /// An object read as its kind's derived `Deserialize` reads it (`metadata`, `spec`, `status`), plus
 /// the `apiVersion` and `kind` the protocol checks compare.
@@ -184,7 +149,7 @@ impl<S, St> Default for Decoded<'_, S, St> {
     }
 }
 
-members!(and Deserialize ['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
+read_and_deserialize!(['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
     "apiVersion" => api_version,
     "kind" => kind,
     "metadata" => metadata,
@@ -217,7 +182,7 @@ struct Metadata {
     uid: Option<IsStr>,
 }
 
-members!(and Deserialize ['de] 'de, Metadata {
+read_and_deserialize!(['de] 'de, Metadata {
     "annotations" => annotations,
     "creationTimestamp" => creation_timestamp,
     "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
@@ -331,7 +296,7 @@ struct ManagedFields {
     _time: Option<IsTime>,
 }
 
-members!(and Deserialize ['de] 'de, ManagedFields {
+read_and_deserialize!(['de] 'de, ManagedFields {
     "apiVersion" => _api_version,
     "fieldsType" => _fields_type,
     "fieldsV1" => _fields_v1,
@@ -352,7 +317,7 @@ struct OwnerReference {
     _uid: Option<IsStr>,
 }
 
-members!(and Deserialize ['de] 'de, OwnerReference {
+read_and_deserialize!(['de] 'de, OwnerReference {
     "apiVersion" => _api_version,
     "blockOwnerDeletion" => _block_owner_deletion,
     "controller" => _controller,
@@ -362,13 +327,12 @@ members!(and Deserialize ['de] 'de, OwnerReference {
 });
 
 /// What the protocol checks read of an `oldObject`; the rest is checked and dropped.
-#[derive(Default)]
 struct ObjectHead<'a> {
     api_version: Option<Str<'a>>,
     kind: Option<Str<'a>>,
 }
 
-members!(['de] 'de, ObjectHead<'de> { "apiVersion" => api_version, "kind" => kind });
+json::read_struct!(['de] 'de, ObjectHead<'de> { optional { "apiVersion" => api_version, "kind" => kind } });
 
 /// A string, borrowed from the body unless it has escapes.
 struct Str<'a>(Cow<'a, str>);
@@ -720,6 +684,16 @@ mod tests {
     use super::*;
     use crate::admission::NoCluster;
     use crate::admission::review::{encode, handle, handle_loosely};
+
+    /// The metadata structs are checked as k8s-openapi reads its own: a member they did not list
+    /// would be skipped without its type being checked.
+    #[test]
+    fn the_metadata_readers_know_the_keys_of_k8s_openapi() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+        json::assert_keys_match::<Metadata, ObjectMeta>();
+        json::assert_keys_match::<ManagedFields, meta::ManagedFieldsEntry>();
+        json::assert_keys_match::<OwnerReference, meta::OwnerReference>();
+    }
 
     /// Every admission fixture as the API server sends it (compact) and as stored (pretty).
     fn fixtures() -> Vec<(String, Vec<u8>)> {

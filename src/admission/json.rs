@@ -89,6 +89,67 @@ macro_rules! read_by_serde {
 }
 pub(crate) use read_by_serde;
 
+/// The JSON keys a [`read_struct!`] reader knows, for tests that compare them with a schema.
+#[cfg(test)]
+pub(crate) trait Keys {
+    const KEYS: &'static [&'static str];
+}
+
+/// Asserts that `R`'s reader knows exactly the properties of `S`'s schema (the type it reads as).
+#[cfg(test)]
+pub(crate) fn assert_keys_match<R: Keys, S: schemars::JsonSchema>() {
+    use std::collections::BTreeSet;
+    let schema = crate::api::schema::structural_schema_for::<S>();
+    let properties = schema["properties"].as_object().expect("an object schema");
+    let from_schema: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
+    let read: BTreeSet<&str> = R::KEYS.iter().copied().collect();
+    assert_eq!(read, from_schema, "{}", std::any::type_name::<R>());
+    assert_eq!(read.len(), R::KEYS.len(), "a key listed twice in {}", std::any::type_name::<R>());
+}
+
+/// Implements [`Read`] for a struct whose members are read from the listed keys: `optional` fields
+/// are `Option`s (absent or `null` is `None`), `required` ones fail when absent, as `Deserialize`
+/// does. Every field must be listed (the struct is built with all of them), under the key its
+/// `Deserialize` reads. A key not listed is checked ([`Reader::skip`]) and dropped; a repeated key
+/// keeps its last value, as in a `Value`. With generics, `[impl parameters] 'de, Type<..> {..}`,
+/// where `'de` is the lifetime of the document.
+macro_rules! read_struct {
+    ([$($generics:tt)*] $de:lifetime, $ty:ty {
+        optional { $($key:literal => $field:ident),* $(,)? }
+        $(required { $($rkey:literal => $rfield:ident),* $(,)? })?
+    }) => {
+        impl<$($generics)*> $crate::admission::json::Read<$de> for $ty {
+            fn read(reader: &mut $crate::admission::json::Reader<$de>) -> $crate::admission::json::Result<Self> {
+                $(let mut $field = None;)*
+                $($(let mut $rfield = None;)*)?
+                let mut members = reader.object()?;
+                while let Some(key) = members.next_key(reader)? {
+                    match &*key {
+                        $($key => $field = $crate::admission::json::Read::read(reader)?,)*
+                        $($($rkey => $rfield = Some($crate::admission::json::Read::read(reader)?),)*)?
+                        _ => reader.skip()?,
+                    }
+                }
+                Ok(Self {
+                    $($field,)*
+                    $($($rfield: $rfield.ok_or_else(|| {
+                        <$crate::admission::json::Error as serde::de::Error>::missing_field($rkey)
+                    })?,)*)?
+                })
+            }
+        }
+
+        #[cfg(test)]
+        impl<$($generics)*> $crate::admission::json::Keys for $ty {
+            const KEYS: &'static [&'static str] = &[$($key,)* $($($rkey,)*)?];
+        }
+    };
+    ($ty:ident { $($members:tt)* }) => {
+        $crate::admission::json::read_struct!(['de] 'de, $ty { $($members)* });
+    };
+}
+pub(crate) use read_struct;
+
 /// Borrowed from the document unless it has escapes.
 impl<'de> Read<'de> for Cow<'de, str> {
     fn read(reader: &mut Reader<'de>) -> Result<Self> {
@@ -1089,7 +1150,7 @@ mod tests {
     }
 
     /// [`SAMPLE`]'s members through the `Read` readers.
-    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[derive(Debug, PartialEq, serde::Deserialize)]
     struct Sample {
         a: Option<Vec<Value>>,
         s: Option<String>,
@@ -1097,22 +1158,7 @@ mod tests {
         n: Option<Value>,
     }
 
-    impl<'de> Read<'de> for Sample {
-        fn read(reader: &mut Reader<'de>) -> Result<Self> {
-            let mut out = Sample::default();
-            let mut members = reader.object()?;
-            while let Some(key) = members.next_key(reader)? {
-                match &*key {
-                    "a" => out.a = Read::read(reader)?,
-                    "s" => out.s = Read::read(reader)?,
-                    "o" => out.o = Read::read(reader)?,
-                    "n" => out.n = Read::read(reader)?,
-                    _ => reader.skip()?,
-                }
-            }
-            Ok(out)
-        }
-    }
+    read_struct!(Sample { optional { "a" => a, "s" => s, "o" => o, "n" => n } });
 
     #[test]
     fn reads_what_serde_json_reads() {

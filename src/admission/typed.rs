@@ -8,7 +8,7 @@
 //! checked and dropped, `null` as `None`, and a repeated key keeping its last value, as in a
 //! `Value`. A required member that is missing fails, as it does in `Deserialize`.
 
-use super::json::{self, Read, Reader, read_by_serde};
+use super::json::{read_by_serde, read_struct};
 use crate::api::v1beta1::common::{ExternalAuthConfigRef, MCPGroupRef, SecretKeyRef};
 use crate::api::v1beta1::mcpserverentry::{
     CABundleConfigMapRef, CABundleRef, HeaderForward, HeaderFromSecret, MCPServerEntrySpec, MCPServerEntryStatus,
@@ -16,46 +16,6 @@ use crate::api::v1beta1::mcpserverentry::{
 use crate::api::v1beta1::{
     MCPGroupSpec, MCPGroupStatus, MCPRegistrySpec, MCPRegistryStatus, VirtualMCPServerSpec, VirtualMCPServerStatus,
 };
-
-/// The JSON keys a [`read_struct!`] reader knows, for the test that compares them with the schema.
-#[cfg(test)]
-trait Keys {
-    const KEYS: &'static [&'static str];
-}
-
-/// Implements [`json::Read`] for a struct: `optional` fields are `Option`s (absent or `null` is
-/// `None`), `required` ones fail when absent. Every field must be listed (the struct is built
-/// with all of them), under the key its `Deserialize` reads.
-macro_rules! read_struct {
-    ($ty:ident {
-        optional { $($key:literal => $field:ident),* $(,)? }
-        $(required { $($rkey:literal => $rfield:ident),* $(,)? })?
-    }) => {
-        impl<'de> Read<'de> for $ty {
-            fn read(reader: &mut Reader<'de>) -> json::Result<Self> {
-                $(let mut $field = None;)*
-                $($(let mut $rfield = None;)*)?
-                let mut members = reader.object()?;
-                while let Some(key) = members.next_key(reader)? {
-                    match &*key {
-                        $($key => $field = Read::read(reader)?,)*
-                        $($($rkey => $rfield = Some(Read::read(reader)?),)*)?
-                        _ => reader.skip()?,
-                    }
-                }
-                Ok($ty {
-                    $($field,)*
-                    $($($rfield: $rfield.ok_or_else(|| <json::Error as serde::de::Error>::missing_field($rkey))?,)*)?
-                })
-            }
-        }
-
-        #[cfg(test)]
-        impl Keys for $ty {
-            const KEYS: &'static [&'static str] = &[$($key,)* $($($rkey,)*)?];
-        }
-    };
-}
 
 read_struct!(MCPServerEntrySpec {
     optional {
@@ -100,7 +60,6 @@ read_by_serde!(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use pretty_assertions::assert_eq;
     use proptest::prelude::*;
@@ -108,27 +67,22 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::api::schema::structural_schema_for;
+    use crate::admission::json;
 
-    fn keys_match_schema<T: Keys + schemars::JsonSchema>() {
-        let schema = structural_schema_for::<T>();
-        let properties = schema["properties"].as_object().expect("an object schema");
-        let from_schema: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
-        let read: BTreeSet<&str> = T::KEYS.iter().copied().collect();
-        assert_eq!(read, from_schema, "{}", std::any::type_name::<T>());
-        assert_eq!(read.len(), T::KEYS.len(), "a key listed twice in {}", std::any::type_name::<T>());
+    fn keys_match<T: json::Keys + schemars::JsonSchema>() {
+        json::assert_keys_match::<T, T>();
     }
 
     #[test]
     fn the_readers_know_the_keys_of_the_schema() {
-        keys_match_schema::<MCPServerEntrySpec>();
-        keys_match_schema::<CABundleRef>();
-        keys_match_schema::<CABundleConfigMapRef>();
-        keys_match_schema::<HeaderForward>();
-        keys_match_schema::<HeaderFromSecret>();
-        keys_match_schema::<MCPGroupRef>();
-        keys_match_schema::<ExternalAuthConfigRef>();
-        keys_match_schema::<SecretKeyRef>();
+        keys_match::<MCPServerEntrySpec>();
+        keys_match::<CABundleRef>();
+        keys_match::<CABundleConfigMapRef>();
+        keys_match::<HeaderForward>();
+        keys_match::<HeaderFromSecret>();
+        keys_match::<MCPGroupRef>();
+        keys_match::<ExternalAuthConfigRef>();
+        keys_match::<SecretKeyRef>();
     }
 
     /// What the reader gives for `text`, and what `Deserialize` gives for it read as a `Value`.
