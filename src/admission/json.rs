@@ -120,22 +120,26 @@ macro_rules! read_struct {
     }) => {
         impl<$($generics)*> $crate::admission::json::Read<$de> for $ty {
             fn read(reader: &mut $crate::admission::json::Reader<$de>) -> $crate::admission::json::Result<Self> {
-                $(let mut $field = None;)*
-                $($(let mut $rfield = None;)*)?
+                // Built in place (a struct literal from locals costs a copy of the whole struct);
+                // a required field holds its type's default until read, and a flag of its name
+                // says whether it was.
+                let mut out = Self { $($field: None,)* $($($rfield: Default::default(),)*)? };
+                $($(let mut $rfield = false;)*)?
                 let mut members = reader.object()?;
                 while let Some(key) = members.next_key(reader)? {
                     match &*key {
-                        $($key => $field = $crate::admission::json::Read::read(reader)?,)*
-                        $($($rkey => $rfield = Some($crate::admission::json::Read::read(reader)?),)*)?
+                        $($key => out.$field = $crate::admission::json::Read::read(reader)?,)*
+                        $($($rkey => {
+                            out.$rfield = $crate::admission::json::Read::read(reader)?;
+                            $rfield = true;
+                        })*)?
                         _ => reader.skip()?,
                     }
                 }
-                Ok(Self {
-                    $($field,)*
-                    $($($rfield: $rfield.ok_or_else(|| {
-                        <$crate::admission::json::Error as serde::de::Error>::missing_field($rkey)
-                    })?,)*)?
-                })
+                $($(if !$rfield {
+                    return Err(<$crate::admission::json::Error as serde::de::Error>::missing_field($rkey));
+                })*)?
+                Ok(out)
             }
         }
 
