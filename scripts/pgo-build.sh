@@ -48,13 +48,13 @@ profdata_candidates() {
 # Merges the raw profiles with the first llvm-profdata that reads them.
 merge_profiles() {
     local tool
-    for tool in $(profdata_candidates); do
+    while IFS= read -r tool; do
         if "$tool" merge -o "$MERGED" "$PROFILES"/*.profraw 2>"$TARGET_ROOT/pgo-merge.log"; then
             log "merged with $tool"
             return 0
         fi
         log "$tool cannot read these profiles: $(head -c 300 "$TARGET_ROOT/pgo-merge.log")"
-    done
+    done < <(profdata_candidates)
     return 1
 }
 
