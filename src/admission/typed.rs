@@ -1,6 +1,8 @@
-//! How the direct path ([`direct`](super::direct)) decodes each kind's `spec` and `status`: by a
-//! reader of its own ([`json::Read`]) for the types of MCPServerEntry, the kind of nearly every
-//! review, and through `Deserialize` for the rest.
+//! How the direct path ([`direct`](super::direct)) decodes each kind's `spec` and `status`: the
+//! specs of MCPServerEntry (the kind of nearly every review), MCPGroup and MCPRegistry by readers of
+//! their own ([`json::Read`]), the statuses (rare in a review) and VirtualMCPServer's spec (whose
+//! checks read the object's raw JSON, so the direct path reads it as a `Value` first) through
+//! `Deserialize`.
 //!
 //! A reader here gives exactly the value the type's derived `Deserialize` gives for the same object
 //! read as a `serde_json::Value` (what the `Value`-based path decodes), or fails and leaves the review
@@ -9,7 +11,9 @@
 //! `Value`. A required member that is missing fails, as it does in `Deserialize`.
 
 use super::json::{read_by_serde, read_struct};
-use crate::api::v1beta1::common::{ExternalAuthConfigRef, MCPGroupRef, SecretKeyRef};
+use crate::api::v1beta1::common::{
+    ExternalAuthConfigRef, LocalObjectReference, MCPGroupRef, SecretKeyRef, SecretKeySelector,
+};
 use crate::api::v1beta1::mcpserverentry::{
     CABundleConfigMapRef, CABundleRef, HeaderForward, HeaderFromSecret, MCPServerEntrySpec, MCPServerEntryStatus,
 };
@@ -48,22 +52,32 @@ read_struct!(ExternalAuthConfigRef { optional { "namespace" => namespace } requi
 
 read_struct!(SecretKeyRef { optional { "namespace" => namespace } required { "key" => key, "name" => name } });
 
-read_by_serde!(
-    MCPServerEntryStatus,
-    MCPGroupSpec,
-    MCPGroupStatus,
-    MCPRegistrySpec,
-    MCPRegistryStatus,
-    VirtualMCPServerSpec,
-    VirtualMCPServerStatus,
-);
+read_struct!(MCPGroupSpec { optional { "description" => description } });
+
+read_struct!(MCPRegistrySpec {
+    optional {
+        "configYAML" => config_yaml,
+        "displayName" => display_name,
+        "imagePullSecrets" => image_pull_secrets,
+        "pgpassSecretRef" => pgpass_secret_ref,
+        "podTemplateSpec" => pod_template_spec,
+        "volumeMounts" => volume_mounts,
+        "volumes" => volumes,
+    }
+});
+
+read_struct!(LocalObjectReference { optional { "name" => name } });
+
+read_struct!(SecretKeySelector { optional { "name" => name, "optional" => optional } required { "key" => key } });
+
+read_by_serde!(MCPServerEntryStatus, MCPGroupStatus, MCPRegistryStatus, VirtualMCPServerSpec, VirtualMCPServerStatus,);
 
 #[cfg(test)]
 mod tests {
 
     use pretty_assertions::assert_eq;
     use proptest::prelude::*;
-    use serde::Deserialize;
+    use serde::de::DeserializeOwned;
     use serde_json::{Value, json};
 
     use super::*;
@@ -83,13 +97,21 @@ mod tests {
         keys_match::<MCPGroupRef>();
         keys_match::<ExternalAuthConfigRef>();
         keys_match::<SecretKeyRef>();
+        keys_match::<MCPGroupSpec>();
+        keys_match::<MCPRegistrySpec>();
+        keys_match::<LocalObjectReference>();
+        keys_match::<SecretKeySelector>();
     }
 
     /// What the reader gives for `text`, and what `Deserialize` gives for it read as a `Value`.
-    fn both_ways(text: &str) -> (Option<MCPServerEntrySpec>, Option<MCPServerEntrySpec>) {
-        let read = json::read_str::<MCPServerEntrySpec>(text).ok();
-        let derived = serde_json::from_str::<Value>(text).ok().and_then(|v| MCPServerEntrySpec::deserialize(v).ok());
+    fn both_ways_as<T: for<'de> json::Read<'de> + DeserializeOwned>(text: &str) -> (Option<T>, Option<T>) {
+        let read = json::read_str::<T>(text).ok();
+        let derived = serde_json::from_str::<Value>(text).ok().and_then(|v| T::deserialize(v).ok());
         (read, derived)
+    }
+
+    fn both_ways(text: &str) -> (Option<MCPServerEntrySpec>, Option<MCPServerEntrySpec>) {
+        both_ways_as(text)
     }
 
     #[test]
@@ -150,6 +172,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn registry_and_group_specs_read_as_deserialize_reads_them_or_fail() {
+        let registry = [
+            r#"{"configYAML":"sources: []","displayName":"Corp","imagePullSecrets":[{"name":"pull"},{}],"pgpassSecretRef":{"name":"pg","key":"pgpass","optional":false},"podTemplateSpec":{"spec":{"containers":[]}},"volumeMounts":[{"name":"v","mountPath":"/v"}],"volumes":[{"name":"v","secret":{"secretName":"s"}}],"x":1}"#,
+            r#"{"configYAML":null,"imagePullSecrets":null,"pgpassSecretRef":null,"podTemplateSpec":null,"volumes":null}"#,
+            r#"{"pgpassSecretRef":{"name":"pg"}}"#,
+            r#"{"pgpassSecretRef":{"key":null}}"#,
+            r#"{"imagePullSecrets":[null]}"#,
+            r#"{"imagePullSecrets":[{"name":5}]}"#,
+            r#"{"volumes":{}}"#,
+            r#"{"displayName":"a","displayName":"b"}"#,
+        ];
+        for case in registry {
+            let (read, derived) = both_ways_as::<MCPRegistrySpec>(case);
+            if read.is_some() {
+                assert_eq!(read, derived, "{case}");
+            }
+        }
+        assert!(both_ways_as::<MCPRegistrySpec>(registry[0]).0.is_some());
+        for case in [r#"{"description":"d","other":[1]}"#, r#"{"description":null}"#, r#"{"description":1}"#, "{}"] {
+            let (read, derived) = both_ways_as::<MCPGroupSpec>(case);
+            if read.is_some() {
+                assert_eq!(read, derived, "{case}");
+            }
+        }
+    }
+
     /// A spec-like value: the known keys with values of the right and the wrong types, unknown
     /// keys, `null`s.
     fn spec_like() -> impl Strategy<Value = Value> {
@@ -177,6 +226,13 @@ mod tests {
             Just("key"),
             Just("optional"),
             Just("other"),
+            Just("description"),
+            Just("configYAML"),
+            Just("displayName"),
+            Just("imagePullSecrets"),
+            Just("pgpassSecretRef"),
+            Just("podTemplateSpec"),
+            Just("volumes"),
         ];
         leaf.prop_recursive(4, 48, 6, move |inner| {
             prop_oneof![
@@ -193,6 +249,14 @@ mod tests {
             let text = spec.to_string();
             let (read, derived) = both_ways(&text);
             // (Not the other way round: `Deserialize` also takes a struct written as an array.)
+            if read.is_some() {
+                prop_assert_eq!(read, derived, "{}", text);
+            }
+            let (read, derived) = both_ways_as::<MCPRegistrySpec>(&text);
+            if read.is_some() {
+                prop_assert_eq!(read, derived, "{}", text);
+            }
+            let (read, derived) = both_ways_as::<MCPGroupSpec>(&text);
             if read.is_some() {
                 prop_assert_eq!(read, derived, "{}", text);
             }
