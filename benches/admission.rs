@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mcp_operator::admission::engine::{Admit, Mode, run_checks};
+use mcp_operator::admission::engine::{Admit, Defaults, Mode, run_checks};
 use mcp_operator::admission::review::{self, Reviewed};
 use mcp_operator::admission::{AdmissionKind, ClusterView, Context, NoCluster, Operation, RemoteUrlPolicy};
 use mcp_operator::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
@@ -116,8 +116,9 @@ fn rules_for<T: Admit>(c: &mut Criterion, label: &str, name: &str, policy: &Remo
                 raw: Some(&raw),
             };
             let findings = run_checks(black_box(&object), &ctx);
-            let mut defaulted = object.clone();
-            (findings, defaulted.apply_defaults(), defaulted)
+            let mut defaults = Defaults::default();
+            object.defaults(&mut defaults);
+            (findings, defaults)
         });
     });
 }

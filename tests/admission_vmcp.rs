@@ -1299,6 +1299,30 @@ fn defaults_touch_nothing_else() {
 }
 
 #[test]
+fn defaults_for_an_object_without_a_spec_set_the_spec_first() {
+    for (case, spec) in [("no spec", None), ("null spec", Some(Value::Null))] {
+        let mut object = base();
+        match spec {
+            None => drop(object.as_object_mut().unwrap().remove("spec")),
+            Some(spec) => object["spec"] = spec,
+        }
+        let patch = patch_of(&mutate(&object)).unwrap_or_else(|| panic!("{case}: a patch"));
+        assert_eq!(
+            patch,
+            json!([
+                {"op": "add", "path": "/spec", "value": {}},
+                {"op": "add", "path": "/spec/serviceType", "value": "ClusterIP"},
+                {"op": "add", "path": "/spec/sessionAffinity", "value": "ClientIP"}
+            ]),
+            "{case}"
+        );
+        json_patch::patch(&mut object, &serde_json::from_value::<json_patch::Patch>(patch).unwrap())
+            .unwrap_or_else(|e| panic!("{case}: the patch applies to the object as sent: {e}"));
+        assert_eq!(object["spec"], json!({"serviceType": "ClusterIP", "sessionAffinity": "ClientIP"}), "{case}");
+    }
+}
+
+#[test]
 fn status_writes_get_a_pending_phase_and_never_touch_spec() {
     let mut object = with(&json!({"spec": {"serviceType": null}}));
     object["status"] = json!({"backendCount": 0});

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use json_patch::jsonptr::Pointer;
+use json_patch::{AddOperation, PatchOperation, ReplaceOperation};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use serde::Serialize;
@@ -140,7 +142,9 @@ pub trait Admit: DeserializeOwned + Serialize + Clone + ResourceExt + 'static {
     /// The object from the parts its derived `Deserialize` reads.
     fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self;
     fn checks() -> &'static [Check<Self>];
-    fn apply_defaults(&mut self) -> bool;
+    /// The defaults this object lacks, added to `out` in the order of their paths (as a diff of
+    /// the object before and after would list them). None by default.
+    fn defaults(&self, _out: &mut Defaults) {}
     /// Findings for a DELETE; judged from the request alone, since `oldObject` may be absent.
     fn check_delete(_ctx: &Context, _out: &mut Findings) {}
 }
@@ -154,8 +158,8 @@ impl Admit for MCPServerEntry {
     fn checks() -> &'static [Check<Self>] {
         mcpserverentry::CHECKS
     }
-    fn apply_defaults(&mut self) -> bool {
-        mcpserverentry::apply_defaults(self)
+    fn defaults(&self, out: &mut Defaults) {
+        mcpserverentry::defaults(self, out);
     }
 }
 
@@ -167,9 +171,6 @@ impl Admit for MCPGroup {
     }
     fn checks() -> &'static [Check<Self>] {
         mcpgroup::CHECKS
-    }
-    fn apply_defaults(&mut self) -> bool {
-        false
     }
     fn check_delete(ctx: &Context, out: &mut Findings) {
         mcpgroup::check_delete(ctx, out);
@@ -186,11 +187,12 @@ impl Admit for VirtualMCPServer {
     fn checks() -> &'static [Check<Self>] {
         virtualmcpserver::CHECKS
     }
-    fn apply_defaults(&mut self) -> bool {
-        virtualmcpserver::apply_defaults(self)
+    fn defaults(&self, out: &mut Defaults) {
+        virtualmcpserver::defaults(self, out);
     }
 }
 
+/// No mutating defaults (`status.phase` has no schema default either).
 impl Admit for MCPRegistry {
     type Spec = MCPRegistrySpec;
     type Status = MCPRegistryStatus;
@@ -199,9 +201,6 @@ impl Admit for MCPRegistry {
     }
     fn checks() -> &'static [Check<Self>] {
         mcpregistry::CHECKS
-    }
-    fn apply_defaults(&mut self) -> bool {
-        mcpregistry::apply_defaults(self)
     }
 }
 
@@ -432,18 +431,41 @@ pub fn ratchet(findings: &mut Findings, object: &Value, old: &Value) {
     }
 }
 
-/// Applies `T`'s defaults and returns the minimal patch, or `None` when nothing changes.
-pub fn defaults_patch<T: Admit>(object: &Value) -> Option<json_patch::Patch> {
-    typed_defaults_patch(&T::deserialize(&*with_spec(object)).ok()?)
+/// The defaults an object lacks, as the JSON Patch operations that set them on the object as sent
+/// ([`Admit::defaults`] adds them; the paths are below a `spec` that is assumed present).
+#[derive(Debug, Default)]
+pub struct Defaults(Vec<PatchOperation>);
+
+impl Defaults {
+    /// Sets the string at `path` (a JSON pointer) to `value` where `current` is absent or empty:
+    /// `add` where it is absent (or `null`), `replace` where it is empty.
+    pub fn string(&mut self, current: Option<&str>, path: &'static str, value: &str) {
+        let path = Pointer::from_static(path).to_buf();
+        let value = Value::from(value);
+        match current {
+            None => self.0.push(PatchOperation::Add(AddOperation { path, value })),
+            Some("") => self.0.push(PatchOperation::Replace(ReplaceOperation { path, value })),
+            Some(_) => {}
+        }
+    }
 }
 
-fn typed_defaults_patch<T: Admit>(typed: &T) -> Option<json_patch::Patch> {
-    let mut after = typed.clone();
-    if !after.apply_defaults() {
-        return None;
+/// `T`'s defaults for a raw object as a patch, or `None` when it has them all.
+pub fn defaults_patch<T: Admit>(object: &Value) -> Option<json_patch::Patch> {
+    let mut patch = typed_defaults_patch(&T::deserialize(&*with_spec(object)).ok()?)?;
+    // The operations' paths are below `spec`; an absent or `null` one is set first.
+    if object.get("spec").is_none_or(Value::is_null) {
+        let spec = AddOperation { path: Pointer::from_static("/spec").to_buf(), value: json!({}) };
+        patch.0.insert(0, PatchOperation::Add(spec));
     }
-    let patch = json_patch::diff(&serde_json::to_value(typed).ok()?, &serde_json::to_value(&after).ok()?);
-    (!patch.0.is_empty()).then_some(patch)
+    Some(patch)
+}
+
+/// `T`'s defaults for a decoded object (whose `spec` was present) as a patch, or `None`.
+fn typed_defaults_patch<T: Admit>(typed: &T) -> Option<json_patch::Patch> {
+    let mut defaults = Defaults::default();
+    typed.defaults(&mut defaults);
+    (!defaults.0.is_empty()).then_some(json_patch::Patch(defaults.0))
 }
 
 /// Applies `T`'s defaults to a raw object (for the offline CLI); returns whether it changed.

@@ -403,8 +403,3 @@ fn check_mount_volume(name: &str, path: &str, declared: &BTreeMap<String, String
         );
     }
 }
-
-/// MCPRegistry has no mutating defaults; `status.phase` has no schema default either.
-pub fn apply_defaults(_: &mut MCPRegistry) -> bool {
-    false
-}

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::engine::Defaults;
 use super::finding::{Findings, Reason};
 use super::path::{field, index, key};
 use super::refs::{self, check_key, check_name, check_namespace};
@@ -284,12 +285,9 @@ fn check_header_name(name: &str, at: HeaderAt, out: &mut Findings) {
     }
 }
 
-/// Mutating defaults; returns whether anything changed.
-pub fn apply_defaults(entry: &mut MCPServerEntry) -> bool {
-    let Some(cm) = entry.spec.ca_bundle_ref.as_mut().and_then(|ca| ca.config_map_ref.as_mut()) else { return false };
-    if cm.key.as_deref().is_none_or(str::is_empty) {
-        cm.key = Some(DEFAULT_CA_KEY.to_string());
-        return true;
+/// Mutating defaults: the CA bundle's ConfigMap key.
+pub fn defaults(entry: &MCPServerEntry, out: &mut Defaults) {
+    if let Some(cm) = entry.spec.ca_bundle_ref.as_ref().and_then(|ca| ca.config_map_ref.as_ref()) {
+        out.string(cm.key.as_deref(), "/spec/caBundleRef/configMapRef/key", DEFAULT_CA_KEY);
     }
-    false
 }

@@ -15,7 +15,7 @@ pub mod legacy;
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use serde_json::Value;
 
-use super::engine::redact_values;
+use super::engine::{Defaults, redact_values};
 use super::finding::{Finding, Findings, Reason};
 use super::path::{field, index};
 use super::refs::{REF_NAME, check_key, check_name, check_namespace, dns1035_label_problem};
@@ -235,26 +235,21 @@ fn check_other_refs(spec: &VirtualMCPServerSpec, ctx: &Context, out: &mut Findin
     }
 }
 
-/// Mutating defaults; returns whether anything changed. Everything else is filled in by the
+/// Mutating defaults: the service type and session affinity, and the conflict resolution and
+/// outgoing-auth source where their objects are set. Everything else is filled in by the
 /// controller at render time, which keeps the stored object (and GitOps diffs) as written.
-pub fn apply_defaults(server: &mut VirtualMCPServer) -> bool {
-    let spec = &mut server.spec;
-    let mut changed = default_to(&mut spec.service_type, DEFAULT_SERVICE_TYPE);
-    changed |= default_to(&mut spec.session_affinity, DEFAULT_SESSION_AFFINITY);
-    if let Some(outgoing) = spec.outgoing_auth.as_mut() {
-        changed |= default_to(&mut outgoing.source, SOURCE_DISCOVERED);
+pub fn defaults(server: &VirtualMCPServer, out: &mut Defaults) {
+    let spec = &server.spec;
+    if let Some(aggregation) = spec.config.as_ref().and_then(|c| c.aggregation.as_ref()) {
+        out.string(
+            aggregation.conflict_resolution.as_deref(),
+            "/spec/config/aggregation/conflictResolution",
+            DEFAULT_CONFLICT_RESOLUTION,
+        );
     }
-    if let Some(aggregation) = spec.config.as_mut().and_then(|c| c.aggregation.as_mut()) {
-        changed |= default_to(&mut aggregation.conflict_resolution, DEFAULT_CONFLICT_RESOLUTION);
+    if let Some(outgoing) = spec.outgoing_auth.as_ref() {
+        out.string(outgoing.source.as_deref(), "/spec/outgoingAuth/source", SOURCE_DISCOVERED);
     }
-    changed
-}
-
-/// Sets an absent or empty string to `value`; returns whether it did.
-fn default_to(slot: &mut Option<String>, value: &str) -> bool {
-    if slot.as_deref().is_some_and(|s| !s.is_empty()) {
-        return false;
-    }
-    *slot = Some(value.to_string());
-    true
+    out.string(spec.service_type.as_deref(), "/spec/serviceType", DEFAULT_SERVICE_TYPE);
+    out.string(spec.session_affinity.as_deref(), "/spec/sessionAffinity", DEFAULT_SESSION_AFFINITY);
 }
