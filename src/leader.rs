@@ -15,6 +15,9 @@ use crate::metrics::Metrics;
 pub struct Leadership {
     receiver: watch::Receiver<bool>,
     manager: Option<JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>>,
+    /// Follows the channel for the leader metric and log; holds a receiver of its own, so it is
+    /// stopped before the release waits for every receiver to go.
+    follower: Option<JoinHandle<()>>,
     /// Keeps a constant channel open when there is no election.
     _fixed: Option<watch::Sender<bool>>,
 }
@@ -23,7 +26,7 @@ impl Leadership {
     /// A replica that is never leader (no cluster to elect in).
     pub fn never() -> Self {
         let (sender, receiver) = watch::channel(false);
-        Leadership { receiver, manager: None, _fixed: Some(sender) }
+        Leadership { receiver, manager: None, follower: None, _fixed: Some(sender) }
     }
 
     pub fn receiver(&self) -> watch::Receiver<bool> {
@@ -32,8 +35,13 @@ impl Leadership {
 
     /// Gives the Lease up so another replica takes over at once instead of after it expires.
     pub async fn release(self) {
-        let Leadership { receiver, manager, _fixed } = self;
+        let Leadership { receiver, manager, follower, _fixed } = self;
         drop(receiver);
+        if let Some(follower) = follower {
+            follower.abort();
+            // Cancelled, its receiver is dropped (an aborted task's result is only the cancellation).
+            let _ = follower.await;
+        }
         if let Some(manager) = manager {
             // The manager releases the Lease once every receiver is gone.
             match tokio::time::timeout(std::time::Duration::from_secs(5), manager).await {
@@ -61,7 +69,7 @@ pub async fn elect(
     let (receiver, handle) = manager.watch().await;
     let mut watched = receiver.clone();
     let identity = identity.to_string();
-    tokio::spawn(async move {
+    let follower = tokio::spawn(async move {
         loop {
             let leading = *watched.borrow_and_update();
             metrics.leader.set(i64::from(leading));
@@ -72,5 +80,64 @@ pub async fn elect(
             }
         }
     });
-    Ok(Leadership { receiver, manager: Some(handle), _fixed: None })
+    Ok(Leadership { receiver, manager: Some(handle), follower: Some(follower), _fixed: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::controllers::testing::{Call, mock_client};
+
+    /// A Lease API that keeps the one Lease it is given: created by POST, changed by PATCH (a
+    /// merge is enough for what the lease manager sends), read by GET.
+    fn lease_api() -> Box<crate::controllers::testing::Responder> {
+        let stored: Mutex<Option<Value>> = Mutex::new(None);
+        Box::new(move |call: &Call| {
+            let mut stored = stored.lock().unwrap();
+            match (call.method.as_str(), stored.as_mut()) {
+                ("GET", None) => (
+                    404,
+                    json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404 }),
+                ),
+                ("GET", Some(lease)) => (200, lease.clone()),
+                ("POST", _) => {
+                    let mut lease = call.body.clone();
+                    lease["metadata"]["resourceVersion"] = json!("1");
+                    *stored = Some(lease.clone());
+                    (201, lease)
+                }
+                ("PATCH" | "PUT", Some(lease)) => {
+                    json_patch::merge(lease, &call.body);
+                    lease["metadata"]["resourceVersion"] = json!("2");
+                    (200, lease.clone())
+                }
+                _ => (404, json!({ "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404 })),
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn release_gives_the_lease_up() {
+        let (client, calls) = mock_client(lease_api());
+        let leadership = elect(client, "ops", "replica-a", Arc::new(Metrics::new())).await.expect("joins");
+        let mut leading = leadership.receiver();
+        tokio::time::timeout(std::time::Duration::from_secs(10), leading.wait_for(|l| *l))
+            .await
+            .expect("becomes leader")
+            .expect("the election runs");
+        drop(leading);
+        calls.take();
+        leadership.release().await;
+        // Without it, the next replica waits for the Lease to expire.
+        let gave_up = calls.take().into_iter().any(|call| {
+            call.method == "PATCH"
+                && call.path.contains("/leases/mcp-operator-leader")
+                && call.body["spec"]["holderIdentity"].is_null()
+        });
+        assert!(gave_up, "no call cleared the Lease's holder");
+    }
 }

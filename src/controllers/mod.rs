@@ -49,7 +49,7 @@ pub mod status;
 pub mod virtualmcpserver;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::sync::Arc;
 use std::time::Duration;
