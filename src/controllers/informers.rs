@@ -80,8 +80,11 @@ where
     K: Cached,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
-    // Lists may come from the API server's watch cache, as client-go's informers do.
-    let mut config = watcher::Config::default().any_semantic();
+    // Lists are paginated (the watcher's 500 objects a page), which keeps the initial list of a
+    // large cluster from arriving as one body; kube sends no `resourceVersion=0` with a page
+    // limit, so they are consistent reads (which recent API servers can serve from their watch
+    // cache too). `any_semantic()` would change nothing here.
+    let mut config = watcher::Config::default();
     if let Some(selector) = selector {
         config = config.labels(selector);
     }
