@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 
 use super::Config;
 use super::cache::Caches;
 use super::conditions::{Clock, SystemClock, format_time};
+use super::events::Recorder;
 use super::kinds::Controlled;
 use super::metrics::ControllerMetrics;
 
@@ -49,9 +49,8 @@ impl Context {
         metrics: ControllerMetrics,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let reporter = Reporter { controller: config.reporter.clone(), instance: config.instance.clone() };
         Context {
-            recorder: Recorder::new(client.clone(), reporter),
+            recorder: Recorder::new(client.clone(), config.reporter.clone(), config.instance.clone()),
             client,
             caches,
             metrics,
