@@ -1,8 +1,10 @@
 //! The command line as users run it: exit codes, output formats, and agreement between
 //! `validate` and the webhook.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -176,4 +178,40 @@ fn validate_agrees_with_the_webhook_on_every_create_fixture() {
         }
     }
     assert!(compared >= 8, "only {compared} fixtures compared");
+}
+
+/// On a laptop `serve` logs a `curl` to try it with; asked for any free port (`:0`), it names the
+/// port the listener got.
+#[test]
+fn serve_logs_an_example_with_the_port_it_listens_on() {
+    let certs = std::env::temp_dir().join(format!("mcp-operator-cli-example-{}", std::process::id()));
+    let cert_dir = certs.to_str().expect("a UTF-8 temp path");
+    let mut child = bin()
+        .args(["serve", "--cert-dir", cert_dir, "--webhook-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args(["--controllers", "off", "--drain-seconds", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || stderr.lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
+    let (mut serving, mut example) = (None, None);
+    // (The wait only keeps a broken build from hanging the suite.)
+    while let Ok(line) = received.recv_timeout(Duration::from_secs(60)) {
+        if let Some(rest) = line.split("webhooks=https://").nth(1) {
+            serving = rest.split_whitespace().next().map(str::to_string);
+        }
+        if line.contains("try: curl") {
+            example = Some(line);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&certs);
+    let serving = serving.expect("a line saying where it serves");
+    let example = example.expect("an example curl");
+    assert!(!serving.ends_with(":0"), "{serving}");
+    assert!(example.contains(&format!("https://{serving}/validate/mcpserverentries")), "{example}");
 }

@@ -147,6 +147,10 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<i32> {
     .await
     .map_err(|e| UsageError(format!("cannot listen on {webhook_addr} / {admin_addr}: {e}")))?;
     tracing::info!(webhooks = %format!("https://{}", running.webhook_addr), admin = %format!("http://{}", running.admin_addr), cert_mode = ?cert_mode, "serving");
+    if cert_mode == CertMode::Dev {
+        // With the port the listener got (`--webhook-addr 127.0.0.1:0` asks for any).
+        log_example(&dev::DevCertPaths::in_dir(&args.cert_dir).ca_cert, running.webhook_addr);
+    }
 
     let drain = Duration::from_secs(args.drain_seconds);
     let stopper = shutdown.clone();
@@ -237,7 +241,6 @@ fn dev_certificate(args: &ServeArgs, webhook_addr: SocketAddr) -> anyhow::Result
         DevCertAction::RenewedServing => "renewed the serving certificate of",
     };
     tracing::info!(ca_bundle = %ca.display(), hosts = ?hosts, "{what} the development CA");
-    log_example(&ca, webhook_addr);
     Ok(serving)
 }
 
