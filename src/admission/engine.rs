@@ -9,7 +9,6 @@ use json_patch::jsonptr::Pointer;
 use json_patch::{AddOperation, PatchOperation, ReplaceOperation};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -134,7 +133,7 @@ pub struct DirectRequest<'a, T> {
 }
 
 /// What the engine needs of each kind's root type.
-pub trait Admit: DeserializeOwned + Serialize + Clone + ResourceExt + 'static {
+pub trait Admit: DeserializeOwned + ResourceExt + 'static {
     type Spec: DeserializeOwned;
     type Status: DeserializeOwned;
     /// Whether the checks read [`Context::raw`]; only then is the object also parsed as a `Value`.
