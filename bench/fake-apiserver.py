@@ -467,6 +467,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             log("unknown request:", self.command, self.path)
         self.send_json(404, status(404, "NotFound", f"{what} not found"))
 
+    def named_route(self):
+        """route() for a request that names one object; answers 404 (and gives None) otherwise."""
+        route = self.route()
+        if route is None or route[4] is None:
+            self.not_found(self.path)
+            return None
+        return route
+
     def route(self):
         """-> (group, version, namespace, plural, name, subresource) or None."""
         parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
@@ -711,9 +719,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(code, answer)
 
     def do_PUT(self):
-        route = self.route()
-        if route is None or route[4] is None:
-            return self.not_found(self.path)
+        route = self.named_route()
+        if route is None:
+            return None
         group, version, namespace, plural, name, sub = route
         resource = (group, plural)
         body = self.read_json()
@@ -732,9 +740,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(code, answer)
 
     def do_PATCH(self):
-        route = self.route()
-        if route is None or route[4] is None:
-            return self.not_found(self.path)
+        route = self.named_route()
+        if route is None:
+            return None
         group, version, namespace, plural, name, sub = route
         resource = (group, plural)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -797,9 +805,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(code, answer)
 
     def do_DELETE(self):
-        route = self.route()
-        if route is None or route[4] is None:
-            return self.not_found(self.path)
+        route = self.named_route()
+        if route is None:
+            return None
         group, version, namespace, plural, name, sub = route
         resource = (group, plural)
         self.body()

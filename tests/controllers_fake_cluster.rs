@@ -48,6 +48,14 @@ fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The sum of every series of the metric `name` in a Prometheus text exposition.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(name) && matches!(line.as_bytes().get(name.len()), Some(b' ' | b'{')))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 struct Fake {
     port: u16,
     _process: Running,
@@ -126,21 +134,14 @@ impl Serve {
         Serve { process, log, admin }
     }
 
-    fn metric(&self, text: &str, name: &str) -> f64 {
-        text.lines()
-            .filter(|line| line.starts_with(name) && matches!(line.as_bytes().get(name.len()), Some(b' ' | b'{')))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    }
-
     /// Waits until this replica leads, its queues are empty and the fake server has seen no
     /// controller write for [`QUIET`] seconds (or none at all since `writes_before`).
     fn settle(&self, fake: &Fake, writes_before: u64) {
         let mut quiet_since: Option<Instant> = None;
         wait_for("the controllers settle", || {
             let metrics = get(self.admin, "/metrics")?;
-            let idle = self.metric(&metrics, "mcp_operator_leader") == 1.0
-                && self.metric(&metrics, "mcp_operator_reconcile_queue_depth") == 0.0;
+            let idle = metric(&metrics, "mcp_operator_leader") == 1.0
+                && metric(&metrics, "mcp_operator_reconcile_queue_depth") == 0.0;
             let stats = fake.stats();
             let age = stats["last_write_age_s"].as_f64();
             let wrote = stats["writes"].as_u64().unwrap_or_default() > writes_before;

@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::events::EventType;
 
 use super::context::Context;
 
@@ -22,13 +23,6 @@ const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
 
 /// How often the events older than [`SERIES_WINDOW`] are forgotten.
 const SWEEP_EVERY: SignedDuration = SignedDuration::from_mins(1);
-
-/// Normal or Warning, the two types the Events API knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventType {
-    Normal,
-    Warning,
-}
 
 /// Every reason an event of this operator can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
