@@ -189,14 +189,46 @@ fn a_kind_whose_crd_goes_away_has_no_members_left() {
 }
 
 #[test]
-fn cached_objects_lose_managed_fields_and_the_last_applied_annotation() {
+fn cached_toolhive_objects_keep_only_the_annotations_rules_read() {
+    let conversion = crate::admission::READ_ANNOTATIONS[0];
+    let annotations = || {
+        Some(
+            [(LAST_APPLIED, "{}"), ("team", "a"), (conversion, "{}")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+        )
+    };
+    let labels = || Some([("app.kubernetes.io/part-of".to_string(), "tools".to_string())].into());
+    let kept = Some([(conversion.to_string(), "{}".to_string())].into());
+
     let mut e = entry("e", "g");
-    e.metadata.annotations =
-        Some([(LAST_APPLIED.to_string(), "{}".to_string()), ("keep".to_string(), "me".to_string())].into());
+    (e.metadata.annotations, e.metadata.labels) = (annotations(), labels());
     e.metadata.managed_fields = Some(vec![Default::default()]);
     e.prune(Kind::MCPServerEntry);
-    assert_eq!(e.metadata.managed_fields, None);
-    assert_eq!(e.metadata.annotations, Some([("keep".to_string(), "me".to_string())].into()));
+    assert_eq!((e.metadata.managed_fields, e.metadata.labels, e.metadata.annotations), (None, None, kept.clone()));
+
+    let mut v = VirtualMCPServer::new("v", Default::default());
+    (v.metadata.annotations, v.metadata.labels) = (annotations(), labels());
+    v.prune(Kind::VirtualMCPServer);
+    assert_eq!((v.metadata.labels, v.metadata.annotations), (None, kept));
+
+    let mut g = group("g");
+    (g.metadata.annotations, g.metadata.labels) = (Some([("team".to_string(), "a".to_string())].into()), labels());
+    g.prune(Kind::MCPGroup);
+    assert_eq!((g.metadata.labels, g.metadata.annotations), (None, None), "an emptied map is dropped");
+}
+
+#[test]
+fn cached_children_lose_managed_fields_and_the_last_applied_annotation() {
+    let mut service = k8s_openapi::api::core::v1::Service::default();
+    service.metadata.annotations =
+        Some([(LAST_APPLIED.to_string(), "{}".to_string()), ("keep".to_string(), "me".to_string())].into());
+    service.metadata.labels = Some([("app".to_string(), "vmcp".to_string())].into());
+    service.metadata.managed_fields = Some(vec![Default::default()]);
+    service.prune(Kind::Service);
+    assert_eq!(service.metadata.managed_fields, None);
+    assert_eq!(service.metadata.annotations, Some([("keep".to_string(), "me".to_string())].into()));
+    assert!(service.metadata.labels.is_some(), "applying a child compares its labels");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::cache::{Cached, Caches, prune_metadata};
+use super::cache::{Cached, Caches, prune_toolhive_metadata};
 use super::index::Target;
 use super::informers;
 use super::kinds::Kind;
@@ -42,7 +42,7 @@ impl Cached for DynamicObject {
     /// Members keep only `spec.groupRef`, `spec.externalAuthConfigRef` and `status`: a cluster
     /// may hold thousands of them.
     fn prune(&mut self, kind: Kind) {
-        prune_metadata(self);
+        prune_toolhive_metadata(self);
         if !Kind::MEMBERS.contains(&kind) {
             return;
         }
@@ -262,7 +262,7 @@ mod tests {
             Some([("kubectl.kubernetes.io/last-applied-configuration".to_string(), "{}".to_string())].into());
         obj.prune(Kind::MCPServer);
         assert_eq!(obj.data, json!({ "spec": { "groupRef": { "name": "g" } }, "status": { "phase": "Running" } }));
-        assert_eq!(obj.metadata.annotations, Some(Default::default()));
+        assert_eq!(obj.metadata.annotations, None);
         assert_eq!(obj.references(Kind::MCPServer), vec![Target::new(Kind::MCPGroup, "g")]);
     }
 

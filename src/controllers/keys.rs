@@ -111,10 +111,11 @@ impl<'de> Deserialize<'de> for ConfigMapKeys {
     }
 }
 
-/// Metadata without annotations and managed fields: nothing the controllers read, and the
+/// Metadata without labels, annotations and managed fields: nothing the controllers read, and the
 /// last-applied annotation of a Secret contains its data.
 fn lean_metadata<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D::Error> {
     let mut meta = ObjectMeta::deserialize(deserializer)?;
+    meta.labels = None;
     meta.annotations = None;
     meta.managed_fields = None;
     Ok(meta)

@@ -27,7 +27,7 @@ use self::backends::{Backend, discovered, entry_ca_bundles, entry_header_env, re
 use self::render::{Inputs, config_map_name, hmac_secret_name, label_pairs, rbac_name, selector_labels, service_name};
 use self::resolve::{AuthzConfigMap, Resolved, SecretEnv};
 use self::status::*;
-use super::cache::{Cached, Caches, Readable};
+use super::cache::{Cached, Caches, Readable, prune_labels_and_annotations};
 use super::children::{self, CONTENT_CHECKSUM, Child, Fit, live_json, owner_reference, sha256_hex};
 use super::conditions::Desired;
 use super::context::Context;
@@ -97,9 +97,7 @@ impl Cached for VirtualMCPServer {
 
     fn prune(&mut self, _kind: Kind) {
         status::prune_managed_fields(self);
-        if let Some(annotations) = self.metadata.annotations.as_mut() {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
+        prune_labels_and_annotations(&mut self.metadata);
     }
 }
 
