@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::index::{ObjKey, RefIndex, Target, changed_targets};
 use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::{Controlled, Kind};
+use super::live::Live;
 use super::metrics::{ControllerMetrics, KindLabels};
 use super::queue::{Queues, Stores};
 use crate::admission::{ClusterView, READ_ANNOTATIONS};
@@ -204,12 +205,12 @@ pub struct Caches {
     pub vmcps: KindCache<VirtualMCPServer>,
     pub registries: KindCache<MCPRegistry>,
     /// Children of the workload kinds (labelled as managed by this operator).
-    pub deployments: KindCache<Deployment>,
-    pub services: KindCache<Service>,
-    pub service_accounts: KindCache<ServiceAccount>,
-    pub roles: KindCache<Role>,
-    pub role_bindings: KindCache<RoleBinding>,
-    pub child_config_maps: KindCache<ConfigMap>,
+    pub deployments: KindCache<Live<Deployment>>,
+    pub services: KindCache<Live<Service>>,
+    pub service_accounts: KindCache<Live<ServiceAccount>>,
+    pub roles: KindCache<Live<Role>>,
+    pub role_bindings: KindCache<Live<RoleBinding>>,
+    pub child_config_maps: KindCache<Live<ConfigMap>>,
     foreign: RwLock<HashMap<Kind, Arc<ForeignCache>>>,
     index: RwLock<RefIndex>,
     health: Mutex<HashMap<Kind, Health>>,

@@ -219,19 +219,6 @@ fn cached_toolhive_objects_keep_only_the_annotations_rules_read() {
 }
 
 #[test]
-fn cached_children_lose_managed_fields_and_the_last_applied_annotation() {
-    let mut service = k8s_openapi::api::core::v1::Service::default();
-    service.metadata.annotations =
-        Some([(LAST_APPLIED.to_string(), "{}".to_string()), ("keep".to_string(), "me".to_string())].into());
-    service.metadata.labels = Some([("app".to_string(), "vmcp".to_string())].into());
-    service.metadata.managed_fields = Some(vec![Default::default()]);
-    service.prune(Kind::Service);
-    assert_eq!(service.metadata.managed_fields, None);
-    assert_eq!(service.metadata.annotations, Some([("keep".to_string(), "me".to_string())].into()));
-    assert!(service.metadata.labels.is_some(), "applying a child compares its labels");
-}
-
-#[test]
 fn events_from_the_watch_of_a_dropped_kind_are_ignored() {
     let world = World { groups: vec![group("g")], foreign: vec![(Kind::MCPServer, vec![])], ..World::default() };
     let caches = world.build();

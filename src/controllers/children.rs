@@ -13,27 +13,15 @@ use std::fmt::Debug;
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::Patch;
 use kube::{Api, Client, Resource, ResourceExt};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::cache::Cached;
 use super::error::Error;
+use super::live::Live;
 use super::status::apply_params;
-
-// Children are cached whole (managed fields and last-applied dropped); any change re-reconciles
-// their owner through the reference index.
-impl Cached for Deployment {}
-impl Cached for Service {}
-impl Cached for ServiceAccount {}
-impl Cached for Role {}
-impl Cached for RoleBinding {}
-impl Cached for ConfigMap {}
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "toolhive-operator";
@@ -274,8 +262,8 @@ pub async fn hand_over_replicas(client: &Client, namespace: &str, name: &str, re
 }
 
 /// The live child as JSON, for [`fit`].
-pub fn live_json<K: Serialize>(obj: Option<std::sync::Arc<K>>) -> Option<Value> {
-    obj.and_then(|o| serde_json::to_value(o.as_ref()).ok())
+pub fn live_json<K: DeserializeOwned>(obj: Option<std::sync::Arc<Live<K>>>) -> Option<Value> {
+    obj.and_then(|o| o.value())
 }
 
 /// List fields of a pod template merged item by item, and the key that identifies an item.

@@ -38,6 +38,7 @@ pub mod index;
 pub mod informers;
 pub mod keys;
 pub mod kinds;
+pub mod live;
 pub mod mcpgroup;
 pub mod mcpregistry;
 pub mod mcpserverentry;

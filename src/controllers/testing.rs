@@ -20,6 +20,7 @@ use super::conditions::FixedClock;
 use super::context::Context;
 use super::keys::{ConfigMapKeys, SecretKeys};
 use super::kinds::Kind;
+use super::live::Live;
 use super::metrics::ControllerMetrics;
 use crate::api::v1beta1::{
     MCPGroup, MCPGroupRef, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPServerEntry, MCPServerEntrySpec,
@@ -265,12 +266,22 @@ impl World {
         list(&caches, Kind::Secret, &caches.secrets, self.secrets);
         list(&caches, Kind::VirtualMCPServer, &caches.vmcps, self.vmcps);
         list(&caches, Kind::MCPRegistry, &caches.registries, self.registries);
-        list(&caches, Kind::Deployment, &caches.deployments, self.deployments);
-        list(&caches, Kind::Service, &caches.services, self.services);
-        list(&caches, Kind::ServiceAccount, &caches.service_accounts, self.service_accounts);
-        list(&caches, Kind::Role, &caches.roles, self.roles);
-        list(&caches, Kind::RoleBinding, &caches.role_bindings, self.role_bindings);
-        list(&caches, Kind::ChildConfigMap, &caches.child_config_maps, self.child_config_maps);
+        list(&caches, Kind::Deployment, &caches.deployments, self.deployments.into_iter().map(Live::from));
+        list(&caches, Kind::Service, &caches.services, self.services.into_iter().map(Live::from));
+        list(
+            &caches,
+            Kind::ServiceAccount,
+            &caches.service_accounts,
+            self.service_accounts.into_iter().map(Live::from),
+        );
+        list(&caches, Kind::Role, &caches.roles, self.roles.into_iter().map(Live::from));
+        list(&caches, Kind::RoleBinding, &caches.role_bindings, self.role_bindings.into_iter().map(Live::from));
+        list(
+            &caches,
+            Kind::ChildConfigMap,
+            &caches.child_config_maps,
+            self.child_config_maps.into_iter().map(Live::from),
+        );
         for (kind, objects) in self.foreign {
             let foreign = caches.add_foreign(kind, resource(kind));
             list(&caches, kind, &foreign.cache, objects);

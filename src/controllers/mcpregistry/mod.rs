@@ -163,7 +163,7 @@ async fn apply(registry: &MCPRegistry, ctx: &Context) -> Result<Action, Error> {
         .caches
         .deployments
         .get(&namespace, &api_name(&registry.name_any()))
-        .and_then(|d| d.status.as_ref()?.ready_replicas)
+        .and_then(|d| d.object()?.status?.ready_replicas)
         .unwrap_or(0);
     let (phase, condition) = match &failure {
         Some(f) => (Phase::Failed, Desired::falsity(READY, f.reason, f.message.clone())),

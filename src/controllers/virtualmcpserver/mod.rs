@@ -336,7 +336,7 @@ fn carry_pull_secrets(children: &mut Children, caches: &Caches, namespace: &str)
     if account.body.get("imagePullSecrets").is_some() {
         return;
     }
-    let live = caches.service_accounts.get(namespace, &account.name);
+    let live = caches.service_accounts.get(namespace, &account.name).and_then(|sa| sa.object());
     let names: Vec<Value> =
         live.iter().flat_map(|sa| sa.image_pull_secrets.iter().flatten()).map(|s| json!({ "name": s.name })).collect();
     if !names.is_empty() {
@@ -555,8 +555,10 @@ async fn write_status(
 ) -> Result<(), Error> {
     let name = vmcp.name_any();
     let now = ctx.now();
-    let deployment = ctx.caches.deployments.get(namespace, &name);
-    let rollout = if plan.children.is_some() { status::rollout(deployment.as_deref()) } else { Rollout::Absent };
+    let rollout = match plan.children {
+        Some(_) => status::rollout(ctx.caches.deployments.get(namespace, &name).and_then(|d| d.object()).as_ref()),
+        None => Rollout::Absent,
+    };
     let previous = vmcp.status.as_ref().and_then(|s| s.discovered_backends.clone()).unwrap_or_default();
     let runtime = RuntimeOwned::of(vmcp);
     let listed = discovered(&plan.backends, &previous, &now);
