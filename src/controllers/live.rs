@@ -22,8 +22,8 @@ use super::kinds::Kind;
 
 /// A child of kind `K`, cached as text.
 pub struct Live<K> {
-    /// What the store and the reference index address it by: name, namespace, uid and resource
-    /// version. The rest of its metadata is in the text.
+    /// What the store and the reference index address it by: name, namespace and resource version.
+    /// The rest of its metadata is in the text.
     pub metadata: ObjectMeta,
     /// The object without managed fields and the last-applied annotation, as compact JSON.
     text: Box<str>,
@@ -51,7 +51,6 @@ impl<K: Resource + Serialize> Live<K> {
         let metadata = ObjectMeta {
             name: meta.name.take(),
             namespace: meta.namespace.take(),
-            uid: meta.uid.take(),
             resource_version: meta.resource_version.take(),
             ..ObjectMeta::default()
         };
