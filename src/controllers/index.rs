@@ -5,7 +5,7 @@
 //! ConfigMap, Secret or auth config. Because it remembers each referrer's previous targets, a
 //! member that moves to another group or is deleted tells which group it left.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use super::kinds::Kind;
 
@@ -39,8 +39,15 @@ impl Target {
 #[derive(Debug, Default)]
 pub struct RefIndex {
     forward: HashMap<ObjKey, Vec<Target>>,
-    /// Target (kind, namespace, name) → referrers (kind, name), sorted.
-    reverse: HashMap<ObjKey, BTreeSet<(Kind, String)>>,
+    /// Target (kind, namespace, name) → referrers (kind, name), sorted. A sorted list rather than
+    /// a B-tree set: most targets have a single referrer (a child its owner), and a B-tree's first
+    /// node has room for eleven (some 380 bytes for one name).
+    reverse: HashMap<ObjKey, Vec<(Kind, String)>>,
+}
+
+/// Where `(kind, name)` is in the sorted `referrers`, or where it would go.
+fn position(referrers: &[(Kind, String)], kind: Kind, name: &str) -> Result<usize, usize> {
+    referrers.binary_search_by(|(k, n)| k.cmp(&kind).then_with(|| n.as_str().cmp(name)))
 }
 
 impl RefIndex {
@@ -51,7 +58,10 @@ impl RefIndex {
         let previous = self.remove(&referrer);
         for target in &targets {
             let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-            self.reverse.entry(key).or_default().insert((referrer.kind, referrer.name.clone()));
+            let referrers = self.reverse.entry(key).or_default();
+            if let Err(at) = position(referrers, referrer.kind, &referrer.name) {
+                referrers.insert(at, (referrer.kind, referrer.name.clone()));
+            }
         }
         if !targets.is_empty() {
             self.forward.insert(referrer, targets);
@@ -64,9 +74,11 @@ impl RefIndex {
         let previous = self.forward.remove(referrer).unwrap_or_default();
         for target in &previous {
             let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-            if let Some(set) = self.reverse.get_mut(&key) {
-                set.remove(&(referrer.kind, referrer.name.clone()));
-                if set.is_empty() {
+            if let Some(referrers) = self.reverse.get_mut(&key) {
+                if let Ok(at) = position(referrers, referrer.kind, &referrer.name) {
+                    referrers.remove(at);
+                }
+                if referrers.is_empty() {
                     self.reverse.remove(&key);
                 }
             }
@@ -74,20 +86,39 @@ impl RefIndex {
         previous
     }
 
-    /// Replaces every referrer of `kind` at once (after a re-list).
+    /// Replaces every referrer of `kind` at once (after a re-list). The referrers come in any
+    /// order, so the lists they join are sorted once at the end, not kept sorted per insert (a
+    /// group with thousands of members would move half its list for each).
     pub fn replace_kind(&mut self, kind: Kind, referrers: impl IntoIterator<Item = (ObjKey, Vec<Target>)>) {
         self.remove_kind(kind);
-        for (key, targets) in referrers {
-            self.set(key, targets);
+        let mut joined = HashSet::new();
+        for (referrer, mut targets) in referrers {
+            targets.sort();
+            targets.dedup();
+            for target in &targets {
+                let key =
+                    ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
+                self.reverse.entry(key.clone()).or_default().push((kind, referrer.name.clone()));
+                joined.insert(key);
+            }
+            if !targets.is_empty() {
+                self.forward.insert(referrer, targets);
+            }
+        }
+        for key in joined {
+            if let Some(list) = self.reverse.get_mut(&key) {
+                list.sort_unstable();
+            }
         }
     }
 
-    /// Forgets every referrer of `kind` (its CRD went away).
+    /// Forgets every referrer of `kind` (its CRD went away, or it is re-listed).
     pub fn remove_kind(&mut self, kind: Kind) {
-        let stale: Vec<ObjKey> = self.forward.keys().filter(|k| k.kind == kind).cloned().collect();
-        for key in stale {
-            self.remove(&key);
-        }
+        self.forward.retain(|key, _| key.kind != kind);
+        self.reverse.retain(|_, referrers| {
+            referrers.retain(|(k, _)| *k != kind);
+            !referrers.is_empty()
+        });
     }
 
     /// Every object referencing `target`, as (kind, name), sorted by kind and then name.
@@ -97,16 +128,14 @@ impl RefIndex {
 
     /// The names of the `kind` objects referencing `target`, sorted.
     pub fn referrers_of_kind<'a>(&'a self, target: &ObjKey, kind: Kind) -> impl Iterator<Item = &'a str> + 'a {
-        self.reverse
-            .get(target)
-            .into_iter()
-            .flat_map(move |set| set.range((kind, String::new())..).take_while(move |(k, _)| *k == kind))
-            .map(|(_, name)| name.as_str())
+        let referrers = self.reverse.get(target).map_or(&[][..], Vec::as_slice);
+        let start = referrers.partition_point(|(k, _)| *k < kind);
+        referrers[start..].iter().take_while(move |(k, _)| *k == kind).map(|(_, name)| name.as_str())
     }
 
     /// How many objects reference `target`.
     pub fn referrer_count(&self, target: &ObjKey) -> usize {
-        self.reverse.get(target).map_or(0, BTreeSet::len)
+        self.reverse.get(target).map_or(0, Vec::len)
     }
 }
 
@@ -175,6 +204,25 @@ mod tests {
         assert_eq!(members(&index, "ns", "g", Kind::MCPServerEntry), ["kept"]);
         index.remove_kind(Kind::MCPServer);
         assert!(members(&index, "ns", "g", Kind::MCPServer).is_empty());
+    }
+
+    #[test]
+    fn a_relist_in_any_order_keeps_referrers_sorted_by_kind_and_name() {
+        let mut index = RefIndex::default();
+        index.set(ObjKey::new(Kind::MCPServer, "ns", "m"), vec![group("g")]);
+        let listed = ["d", "b", "e", "a", "c"].map(|n| (ObjKey::new(Kind::MCPServerEntry, "ns", n), vec![group("g")]));
+        index.replace_kind(Kind::MCPServerEntry, listed);
+        index.set(ObjKey::new(Kind::MCPServerEntry, "ns", "bb"), vec![group("g")]);
+        index.set(ObjKey::new(Kind::MCPServer, "ns", "a"), vec![group("g")]);
+        assert_eq!(members(&index, "ns", "g", Kind::MCPServerEntry), ["a", "b", "bb", "c", "d", "e"]);
+        assert_eq!(members(&index, "ns", "g", Kind::MCPServer), ["a", "m"]);
+        let all: Vec<_> = index.referrers(&ObjKey::new(Kind::MCPGroup, "ns", "g")).collect();
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(all, sorted);
+        index.remove(&ObjKey::new(Kind::MCPServerEntry, "ns", "c"));
+        assert_eq!(members(&index, "ns", "g", Kind::MCPServerEntry), ["a", "b", "bb", "d", "e"]);
+        assert_eq!(index.referrer_count(&ObjKey::new(Kind::MCPGroup, "ns", "g")), 7);
     }
 
     #[test]
