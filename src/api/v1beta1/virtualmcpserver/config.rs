@@ -27,7 +27,7 @@ pub struct VmcpConfig {
     pub aggregation: Option<Aggregation>,
     /// Audit logging of MCP operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit: Option<Audit>,
+    pub audit: Option<Box<Audit>>,
     /// Fixed list of backends for `outgoingAuth.source: inline`, so the server needs no access to
     /// the Kubernetes API; empty when backends are discovered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +48,7 @@ pub struct VmcpConfig {
     pub group_ref: Option<String>,
     /// Runtime form of client authentication; the operator derives it from `spec.incomingAuth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub incoming_auth: Option<RuntimeIncomingAuth>,
+    pub incoming_auth: Option<Box<RuntimeIncomingAuth>>,
     /// Free-form key/value metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
@@ -61,10 +61,10 @@ pub struct VmcpConfig {
     /// The optimizer: clients see only `find_tool` and `call_tool` and discover tools by search,
     /// which saves context on large tool sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub optimizer: Option<Optimizer>,
+    pub optimizer: Option<Box<Optimizer>>,
     /// Runtime form of backend authentication; the operator derives it from `spec.outgoingAuth`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outgoing_auth: Option<RuntimeOutgoingAuth>,
+    pub outgoing_auth: Option<Box<RuntimeOutgoingAuth>>,
     /// Client request headers forwarded unchanged to every backend; `spec.passthroughHeaders`
     /// takes precedence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub struct VmcpConfig {
     pub session_storage: Option<RuntimeSessionStorage>,
     /// OpenTelemetry tracing and metrics. With the operator, prefer `spec.telemetryConfigRef`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telemetry: Option<Telemetry>,
+    pub telemetry: Option<Box<Telemetry>>,
     /// Fields this version does not know, kept for lossless round trips.
     #[serde(flatten)]
     #[schemars(skip)]

@@ -107,7 +107,7 @@ pub struct VirtualMCPServerSpec {
     /// An OAuth authorization server embedded in the vMCP pod, which signs users in through
     /// upstream identity providers and issues the tokens clients present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_server_config: Option<AuthServerConfig>,
+    pub auth_server_config: Option<Box<AuthServerConfig>>,
     /// Runtime configuration of the virtual server (aggregation, composite tools, operational
     /// settings, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
