@@ -1,6 +1,7 @@
 //! `metav1.Condition` semantics as pure functions: `lastTransitionTime` moves only when `status`
 //! flips, and every condition carries the generation it was computed from.
 
+use compact_str::CompactString;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::v1beta1::Condition;
@@ -66,22 +67,22 @@ pub fn set_condition(conditions: &mut Vec<Condition>, desired: &Desired, generat
         Some(existing) => {
             let before = existing.clone();
             if existing.status != status {
-                existing.status = status.to_string();
-                existing.last_transition_time = now.to_string();
+                existing.status = CompactString::const_new(status);
+                existing.last_transition_time = now.into();
             }
-            existing.reason = desired.reason.to_string();
+            existing.reason = CompactString::const_new(desired.reason);
             existing.message = desired.message.clone();
             existing.observed_generation = generation;
             *existing != before
         }
         None => {
             conditions.push(Condition {
-                last_transition_time: now.to_string(),
+                last_transition_time: now.into(),
                 message: desired.message.clone(),
                 observed_generation: generation,
-                reason: desired.reason.to_string(),
-                status: status.to_string(),
-                type_: desired.type_.to_string(),
+                reason: CompactString::const_new(desired.reason),
+                status: CompactString::const_new(status),
+                type_: CompactString::const_new(desired.type_),
             });
             true
         }

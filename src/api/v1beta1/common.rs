@@ -1,17 +1,21 @@
 //! Types shared by several kinds of `v1beta1` (and reused unchanged by `v1alpha1`).
 
+use compact_str::CompactString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A standard Kubernetes condition (`metav1.Condition`).
 ///
 /// Timestamps are kept as the strings the API server wrote, so that objects round-trip exactly.
+// The short fields are `CompactString`s: up to 24 bytes in line, which nearly every type, status,
+// reason and time fits, so a cached condition allocates only its message (the description
+// above becomes the CRD's, hence a plain comment).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// When `status` last changed (RFC 3339).
     #[schemars(extend("format" = "date-time"))]
-    pub last_transition_time: String,
+    pub last_transition_time: CompactString,
     /// Human-readable details of the last transition; may be empty.
     #[schemars(length(max = 32768))]
     pub message: String,
@@ -21,10 +25,10 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
     /// A CamelCase machine-readable cause of the last transition.
     #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"))]
-    pub reason: String,
+    pub reason: CompactString,
     /// `True`, `False` or `Unknown`.
     #[schemars(schema_with = "crate::api::schema::string", extend("enum" = ["True", "False", "Unknown"]))]
-    pub status: String,
+    pub status: CompactString,
     /// The aspect this condition reports on, in CamelCase (optionally prefixed by a DNS domain and `/`).
     #[serde(rename = "type")]
     #[schemars(
@@ -33,7 +37,7 @@ pub struct Condition {
             pattern = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
         )
     )]
-    pub type_: String,
+    pub type_: CompactString,
 }
 
 /// Reference to the MCPGroup an object belongs to.
