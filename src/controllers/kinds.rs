@@ -28,8 +28,8 @@ pub enum Kind {
     ServiceAccount,
     Role,
     RoleBinding,
-    /// ConfigMaps labelled as managed by this operator, cached whole (the `ConfigMap` cache keeps
-    /// only key names).
+    /// ConfigMaps labelled as managed by this operator, cached as text like every child (the
+    /// `ConfigMap` cache keeps only key names).
     ChildConfigMap,
 }
 
