@@ -58,7 +58,8 @@ impl RefIndex {
         let previous = self.remove(&referrer);
         for target in &targets {
             let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-            let referrers = self.reverse.entry(key).or_default();
+            // Room for one: most targets never get a second referrer.
+            let referrers = self.reverse.entry(key).or_insert_with(|| Vec::with_capacity(1));
             if let Err(at) = position(referrers, referrer.kind, &referrer.name) {
                 referrers.insert(at, (referrer.kind, referrer.name.clone()));
             }
@@ -98,7 +99,10 @@ impl RefIndex {
             for target in &targets {
                 let key =
                     ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-                self.reverse.entry(key.clone()).or_default().push((kind, referrer.name.clone()));
+                self.reverse
+                    .entry(key.clone())
+                    .or_insert_with(|| Vec::with_capacity(1))
+                    .push((kind, referrer.name.clone()));
                 joined.insert(key);
             }
             if !targets.is_empty() {
@@ -108,6 +112,7 @@ impl RefIndex {
         for key in joined {
             if let Some(list) = self.reverse.get_mut(&key) {
                 list.sort_unstable();
+                list.shrink_to_fit();
             }
         }
     }

@@ -58,10 +58,10 @@ impl<K: Resource + Serialize> Live<K> {
     }
 }
 
+#[cfg(test)]
 impl<K: Resource + Serialize> From<K> for Live<K> {
-    /// For tests: a typed object serializes.
     fn from(obj: K) -> Self {
-        Live::new(obj).unwrap_or_else(|e| panic!("a typed object serializes: {e}"))
+        Live::new(obj).expect("a typed object serializes")
     }
 }
 
