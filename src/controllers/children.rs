@@ -262,7 +262,7 @@ pub async fn hand_over_replicas(client: &Client, namespace: &str, name: &str, re
 }
 
 /// The live child as JSON, for [`fit`].
-pub fn live_json<K: DeserializeOwned>(obj: Option<std::sync::Arc<Live<K>>>) -> Option<Value> {
+pub fn live_json<K>(obj: Option<std::sync::Arc<Live<K>>>) -> Option<Value> {
     obj.and_then(|o| o.value())
 }
 

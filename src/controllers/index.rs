@@ -55,6 +55,11 @@ impl RefIndex {
     pub fn set(&mut self, referrer: ObjKey, mut targets: Vec<Target>) -> Vec<Target> {
         targets.sort();
         targets.dedup();
+        if self.forward.get(&referrer) == Some(&targets) {
+            // Most changes (a status write) keep the references: the lists stay as they are,
+            // which in a group of thousands saves moving half of its list out and back.
+            return targets;
+        }
         let previous = self.remove(&referrer);
         for target in &targets {
             let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
@@ -184,6 +189,8 @@ mod tests {
         let mut index = RefIndex::default();
         let key = ObjKey::new(Kind::MCPServer, "ns", "srv");
         assert!(index.set(key.clone(), vec![group("a")]).is_empty());
+        assert_eq!(index.set(key.clone(), vec![group("a")]), vec![group("a")], "unchanged");
+        assert_eq!(members(&index, "ns", "a", Kind::MCPServer), ["srv"]);
         let before = index.set(key.clone(), vec![group("b")]);
         assert_eq!(before, vec![group("a")]);
         assert_eq!(changed_targets(&before, &[group("b")]), vec![&group("a"), &group("b")]);

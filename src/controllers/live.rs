@@ -30,12 +30,14 @@ pub struct Live<K> {
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: DeserializeOwned> Live<K> {
+impl<K> Live<K> {
     /// The object as JSON.
     pub fn value(&self) -> Option<Value> {
         serde_json::from_str(&self.text).ok()
     }
+}
 
+impl<K: DeserializeOwned> Live<K> {
     /// The object typed. Read from text the cache wrote, so it does not fail; `None` if it did.
     pub fn object(&self) -> Option<K> {
         serde_json::from_str(&self.text).ok()
