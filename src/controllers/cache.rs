@@ -53,9 +53,10 @@ where
     fn seen_by_referrers(&self, _kind: Kind) -> u64 {
         digest(&self.meta().resource_version)
     }
-    /// Drops what no reader needs before the object is stored.
+    /// Drops what no reader needs before the object is stored: by default what a ToolHive object
+    /// does not need ([`prune_toolhive_metadata`]).
     fn prune(&mut self, _kind: Kind) {
-        prune_metadata(self);
+        prune_toolhive_metadata(self);
     }
 }
 

@@ -16,7 +16,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use super::cache::{Cached, Caches, Readable, digest, prune_toolhive_metadata};
+use super::cache::{Cached, Caches, Readable, digest};
 use super::conditions::{Desired, merge_conditions};
 use super::context::Context;
 use super::error::Error;
@@ -142,10 +142,6 @@ impl Cached for MCPGroup {
     fn seen_by_referrers(&self, _kind: Kind) -> u64 {
         let phase = self.status.as_ref().and_then(|s| s.phase.as_deref());
         digest(&(phase, self.metadata.deletion_timestamp.is_some()))
-    }
-
-    fn prune(&mut self, _kind: Kind) {
-        prune_toolhive_metadata(self);
     }
 }
 

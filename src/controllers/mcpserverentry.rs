@@ -13,7 +13,7 @@ use std::time::Duration;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
-use super::cache::{Cached, Caches, Readable, prune_toolhive_metadata};
+use super::cache::{Cached, Caches, Readable};
 use super::conditions::{Desired, merge_conditions};
 use super::context::Context;
 use super::error::Error;
@@ -314,10 +314,6 @@ impl Cached for MCPServerEntry {
             add(Kind::Secret, header.value_secret_ref.as_ref().map(|r| r.name.as_str()));
         }
         targets
-    }
-
-    fn prune(&mut self, _kind: Kind) {
-        prune_toolhive_metadata(self);
     }
 }
 

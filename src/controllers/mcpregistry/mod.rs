@@ -18,7 +18,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::Value;
 
 use self::render::{Inputs, api_name, config_map_name, rbac_name};
-use super::cache::{Cached, Caches, prune_toolhive_metadata};
+use super::cache::{Cached, Caches};
 use super::children::{self, Child, live_json, owner_reference};
 use super::conditions::{Desired, merge_conditions};
 use super::context::Context;
@@ -75,10 +75,6 @@ impl Cached for MCPRegistry {
             Target::new(Kind::Deployment, &api_name(&name)),
             Target::new(Kind::Service, &api_name(&name)),
         ]
-    }
-
-    fn prune(&mut self, _kind: Kind) {
-        prune_toolhive_metadata(self);
     }
 }
 
