@@ -255,8 +255,41 @@ pub(crate) struct ObjectMembers {
 }
 
 impl ObjectMembers {
+    /// The next key, or `None` after the last member.
     #[inline]
     pub(crate) fn next_key<'de>(&mut self, reader: &mut Reader<'de>) -> Result<Option<Cow<'de, str>>> {
+        // Compact JSON, as the API server sends it: the comma (after the first member), a key
+        // without escapes and the colon, one after the other, or the object's end. Anything else
+        // (whitespace, escapes, errors) is read by `next_key_slowly`.
+        let bytes = reader.bytes();
+        let mut at = reader.pos;
+        match bytes.get(at) {
+            Some(b',') if !self.first => at += 1,
+            Some(b'"') if self.first => {}
+            Some(b'}') => {
+                reader.depth += 1;
+                reader.pos = at + 1;
+                return Ok(None);
+            }
+            _ => return self.next_key_slowly(reader),
+        }
+        if bytes.get(at) == Some(&b'"') {
+            let stop = string_stop_short(bytes, at + 1);
+            if bytes.get(stop) == Some(&b'"') && bytes.get(stop + 1) == Some(&b':') {
+                // SAFETY: `at` and `stop` hold quotes (ASCII), so `at + 1` and `stop` are character
+                // boundaries of `text`, and `at < stop`.
+                let key = unsafe { reader.text.get_unchecked(at + 1..stop) };
+                self.first = false;
+                reader.pos = stop + 2;
+                return Ok(Some(Cow::Borrowed(key)));
+            }
+        }
+        self.next_key_slowly(reader)
+    }
+
+    /// [`ObjectMembers::next_key`] for any JSON.
+    #[inline(never)]
+    fn next_key_slowly<'de>(&mut self, reader: &mut Reader<'de>) -> Result<Option<Cow<'de, str>>> {
         if !reader.next_entry(&mut self.first, b'}')? {
             reader.leave(b'}')?;
             return Ok(None);
@@ -758,11 +791,16 @@ impl<'de> Reader<'de> {
     #[inline(always)]
     fn string_with(&mut self, first_stop: impl FnOnce(&[u8], usize) -> usize) -> Result<Cow<'de, str>> {
         let bytes = self.bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return fail("expected a string", self.pos);
+        }
         let start = self.pos + 1;
         let stop = first_stop(bytes, start);
         if bytes.get(stop) == Some(&b'"') {
             self.pos = stop + 1;
-            return Ok(Cow::Borrowed(&self.text[start..stop]));
+            // SAFETY: `start - 1` and `stop` hold quotes (ASCII, checked above), so `start` and
+            // `stop` are character boundaries of `text`, and `start <= stop`.
+            return Ok(Cow::Borrowed(unsafe { self.text.get_unchecked(start..stop) }));
         }
         self.string_with_escapes(start, stop)
     }
@@ -1216,6 +1254,49 @@ mod tests {
         assert!(!agrees(&deep));
         let shallow = format!("{}{}", "[".repeat(90), "]".repeat(90));
         assert!(agrees(&shallow));
+    }
+
+    /// Keys around the in-line case of [`ObjectMembers::next_key`] (compact JSON, a key without
+    /// escapes, the comma and colon next to it) and just outside it.
+    #[test]
+    fn object_keys_in_line_and_not() {
+        for text in [
+            "{}",
+            " { } ",
+            r#"{"s":"x"}"#,
+            r#"{"s":"x","a":[]}"#,
+            r#"{"s":"x" ,"a":[]}"#,
+            r#"{"s":"x", "a":[]}"#,
+            r#"{"s" :"x"}"#,
+            r#"{ "s":"x"}"#,
+            r#"{"s":"x"} "#,
+            r#"{"":1,"s":"x"}"#,
+            r#"{"abcdefghijklmno":1,"s":"x"}"#,
+            r#"{"abcdefghijklmnop":1,"s":"x"}"#,
+            r#"{"abcdefghijklmnopq":1,"s":"x"}"#,
+            r#"{"\u0073":"x"}"#,
+            r#"{"é日本語":1,"s":"x"}"#,
+            r#"{"o":{"k":{}},"s":"x"}"#,
+        ] {
+            assert!(agrees(text), "{text:?} should be read");
+            assert!(read_str::<Sample>(text).is_ok(), "{text:?} should be read as a Sample");
+        }
+        for text in [
+            r#"{,"s":"x"}"#,
+            r#"{"s":"x",}"#,
+            r#"{"s":"x""a":[]}"#,
+            r#"{"s":"x",,"a":[]}"#,
+            r#"{"s""x"}"#,
+            r#"{"s"}"#,
+            r#"{"s":}"#,
+            r#"{"s"#,
+            r#"{"s":"x""#,
+            "{\"s\u{1}\":\"x\"}",
+            r#"{s:"x"}"#,
+        ] {
+            assert!(!agrees(text), "{text:?} should be refused");
+            assert!(read_str::<Sample>(text).is_err(), "{text:?} should be refused as a Sample");
+        }
     }
 
     #[test]
