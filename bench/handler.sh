@@ -16,6 +16,8 @@ FIXTURE=${1:-webhooks/admission/mcpserverentries/create-typical.request.json}
 MODE=${2:-validate}
 N=${N:-2000}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+# HANDLER_TARGET_DIR: one per checkout. Two checkouts sharing one measure whichever built
+# target/release/examples/review_loop last (cargo copies a binary there only when it builds it).
 TARGET=${HANDLER_TARGET_DIR:-target/handler}
 CARGO_TARGET_DIR=$TARGET cargo build --release --example review_loop \
     --config 'profile.release.lto=false' --config 'profile.release.codegen-units=16' \
