@@ -1017,6 +1017,8 @@ mod tests {
         let typical = compact_fixture("mcpserverentries/create-typical.request.json");
         let odd_uid = edited(typical.as_bytes(), |r| r["request"]["uid"] = json!("a\"b\\c\u{1}\u{e9}\u{2028}"));
         cases.push(("uid that needs escapes".into(), odd_uid));
+        let wide_uid = edited(typical.as_bytes(), |r| r["request"]["uid"] = json!("\u{e9}\u{2028}\u{65e5}\u{7f}~"));
+        cases.push(("uid of characters that need no escapes".into(), wide_uid));
         let mut plain = 0;
         for (label, body) in &cases {
             for kind in AdmissionKind::ALL {

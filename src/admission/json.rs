@@ -306,7 +306,7 @@ impl ObjectMembers {
 /// Index of the first `"`, `\` or control character (U+0000 to U+001F) at or after `from`, or the
 /// length of `bytes` if there is none.
 #[inline]
-fn string_stop(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn string_stop(bytes: &[u8], from: usize) -> usize {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: the function needs SSE2, which this build targets (the `cfg` above; SSE2 is
