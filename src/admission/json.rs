@@ -545,7 +545,11 @@ pub(crate) fn skip_value(bytes: &[u8], at: usize, depth: u32) -> Skip {
                 }
             }
         }
-        Some(b'[') => container_end(bytes, at, depth, b']', |at, depth| skip_value(bytes, at, depth)),
+        // Strings, the commonest elements, without a call.
+        Some(b'[') => container_end(bytes, at, depth, b']', |at, depth| match bytes.get(at) {
+            Some(b'"') => skip_str(bytes, at),
+            _ => skip_value(bytes, at, depth),
+        }),
         _ => skip_scalar(bytes, at),
     }
 }
