@@ -21,6 +21,11 @@ impl ObjKey {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
         ObjKey { kind, namespace: namespace.to_string(), name: name.to_string() }
     }
+
+    /// The key of `target`, which this referrer points at in its own namespace.
+    fn of_target(&self, target: &Target) -> ObjKey {
+        ObjKey { kind: target.kind, namespace: self.namespace.clone(), name: target.name.clone() }
+    }
 }
 
 /// What a referrer points at, in its own namespace.
@@ -62,9 +67,8 @@ impl RefIndex {
         }
         let previous = self.remove(&referrer);
         for target in &targets {
-            let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-            // Room for one: most targets never get a second referrer.
-            let referrers = self.reverse.entry(key).or_insert_with(|| Vec::with_capacity(1));
+            let key = referrer.of_target(target);
+            let referrers = self.referrers_mut(key);
             if let Err(at) = position(referrers, referrer.kind, &referrer.name) {
                 referrers.insert(at, (referrer.kind, referrer.name.clone()));
             }
@@ -79,7 +83,7 @@ impl RefIndex {
     pub fn remove(&mut self, referrer: &ObjKey) -> Vec<Target> {
         let previous = self.forward.remove(referrer).unwrap_or_default();
         for target in &previous {
-            let key = ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
+            let key = referrer.of_target(target);
             if let Some(referrers) = self.reverse.get_mut(&key) {
                 if let Ok(at) = position(referrers, referrer.kind, &referrer.name) {
                     referrers.remove(at);
@@ -102,12 +106,8 @@ impl RefIndex {
             targets.sort();
             targets.dedup();
             for target in &targets {
-                let key =
-                    ObjKey { kind: target.kind, namespace: referrer.namespace.clone(), name: target.name.clone() };
-                self.reverse
-                    .entry(key.clone())
-                    .or_insert_with(|| Vec::with_capacity(1))
-                    .push((kind, referrer.name.clone()));
+                let key = referrer.of_target(target);
+                self.referrers_mut(key.clone()).push((kind, referrer.name.clone()));
                 joined.insert(key);
             }
             if !targets.is_empty() {
@@ -120,6 +120,12 @@ impl RefIndex {
                 list.shrink_to_fit();
             }
         }
+    }
+
+    /// The referrers of `target`, made with room for one if it has none: most targets never get
+    /// a second referrer (a `Vec`'s first push reserves four).
+    fn referrers_mut(&mut self, target: ObjKey) -> &mut Vec<(Kind, String)> {
+        self.reverse.entry(target).or_insert_with(|| Vec::with_capacity(1))
     }
 
     /// Forgets every referrer of `kind` (its CRD went away, or it is re-listed).

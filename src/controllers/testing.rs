@@ -228,6 +228,11 @@ where
 }
 
 /// Empty lists of the workload kinds and their children.
+/// Children as the cache keeps them.
+fn live<K: kube::Resource + serde::Serialize>(objects: Vec<K>) -> impl Iterator<Item = Live<K>> {
+    objects.into_iter().map(Live::from)
+}
+
 pub fn list_workload_kinds(caches: &Caches) {
     list(caches, Kind::VirtualMCPServer, &caches.vmcps, []);
     list(caches, Kind::MCPRegistry, &caches.registries, []);
@@ -266,22 +271,12 @@ impl World {
         list(&caches, Kind::Secret, &caches.secrets, self.secrets);
         list(&caches, Kind::VirtualMCPServer, &caches.vmcps, self.vmcps);
         list(&caches, Kind::MCPRegistry, &caches.registries, self.registries);
-        list(&caches, Kind::Deployment, &caches.deployments, self.deployments.into_iter().map(Live::from));
-        list(&caches, Kind::Service, &caches.services, self.services.into_iter().map(Live::from));
-        list(
-            &caches,
-            Kind::ServiceAccount,
-            &caches.service_accounts,
-            self.service_accounts.into_iter().map(Live::from),
-        );
-        list(&caches, Kind::Role, &caches.roles, self.roles.into_iter().map(Live::from));
-        list(&caches, Kind::RoleBinding, &caches.role_bindings, self.role_bindings.into_iter().map(Live::from));
-        list(
-            &caches,
-            Kind::ChildConfigMap,
-            &caches.child_config_maps,
-            self.child_config_maps.into_iter().map(Live::from),
-        );
+        list(&caches, Kind::Deployment, &caches.deployments, live(self.deployments));
+        list(&caches, Kind::Service, &caches.services, live(self.services));
+        list(&caches, Kind::ServiceAccount, &caches.service_accounts, live(self.service_accounts));
+        list(&caches, Kind::Role, &caches.roles, live(self.roles));
+        list(&caches, Kind::RoleBinding, &caches.role_bindings, live(self.role_bindings));
+        list(&caches, Kind::ChildConfigMap, &caches.child_config_maps, live(self.child_config_maps));
         for (kind, objects) in self.foreign {
             let foreign = caches.add_foreign(kind, resource(kind));
             list(&caches, kind, &foreign.cache, objects);
