@@ -19,7 +19,7 @@
 # Both builds use the release profile as it is (fat LTO, one codegen unit), although the
 # instrumented one would build faster without: the profile names functions by their symbols, whose
 # hashes depend on the profile's settings (and local ones also by codegen unit), so a profile from a
-# build without LTO matches none of the optimised build's functions (checked with
+# build without LTO matches almost none of the optimised build's functions (checked with
 # `llvm-profdata show --all-functions` at stop 23: 5 names of 37,103 in common).
 #
 # The controllers are not exercised (they need a cluster), so the compiler treats their code as
