@@ -227,12 +227,12 @@ where
     caches.apply(kind, cache, &Event::InitDone);
 }
 
-/// Empty lists of the workload kinds and their children.
 /// Children as the cache keeps them.
 fn live<K: kube::Resource + serde::Serialize>(objects: Vec<K>) -> impl Iterator<Item = Live<K>> {
     objects.into_iter().map(Live::from)
 }
 
+/// Empty lists of the workload kinds and their children.
 pub fn list_workload_kinds(caches: &Caches) {
     list(caches, Kind::VirtualMCPServer, &caches.vmcps, []);
     list(caches, Kind::MCPRegistry, &caches.registries, []);
