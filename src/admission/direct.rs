@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use compact_str::CompactString;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use serde::Deserialize;
@@ -635,15 +636,12 @@ fn answer<T: DirectKind>(
     }
     let metadata: ObjectMeta = object.metadata?.into();
     let spec = object.spec?;
-    let namespace = request
-        .namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .or(metadata.namespace.as_deref())
-        .unwrap_or("default")
-        .to_string();
-    let name =
-        metadata.name.as_deref().filter(|n| !n.is_empty()).or(request.name.as_deref()).unwrap_or_default().to_string();
+    let namespace = CompactString::from(
+        request.namespace.as_deref().filter(|n| !n.is_empty()).or(metadata.namespace.as_deref()).unwrap_or("default"),
+    );
+    let name = CompactString::from(
+        metadata.name.as_deref().filter(|n| !n.is_empty()).or(request.name.as_deref()).unwrap_or_default(),
+    );
     let typed = T::from_parts(metadata, spec, object.status);
     let direct = DirectRequest {
         operation,

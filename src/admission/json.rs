@@ -174,6 +174,16 @@ impl<'de> Read<'de> for String {
     }
 }
 
+/// Up to 24 bytes in line, so the short names and keys of a spec cost no allocation.
+impl<'de> Read<'de> for compact_str::CompactString {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        match reader.peek() {
+            Some(b'"') => reader.string().map(Self::from),
+            _ => fail("expected a string", reader.pos),
+        }
+    }
+}
+
 impl<'de> Read<'de> for bool {
     fn read(reader: &mut Reader<'de>) -> Result<Self> {
         match reader.peek() {
@@ -235,13 +245,13 @@ impl<'de, T: Read<'de>> Read<'de> for Vec<T> {
 }
 
 /// A repeated key keeps its last value, as serde's map visitor (and a `Value`) does.
-impl<'de, T: Read<'de>> Read<'de> for std::collections::BTreeMap<String, T> {
+impl<'de, K: From<Cow<'de, str>> + Ord, T: Read<'de>> Read<'de> for std::collections::BTreeMap<K, T> {
     fn read(reader: &mut Reader<'de>) -> Result<Self> {
         let mut out = std::collections::BTreeMap::new();
         let mut members = reader.object()?;
         while let Some(key) = members.next_key(reader)? {
             let value = T::read(reader)?;
-            out.insert(key.into_owned(), value);
+            out.insert(K::from(key), value);
         }
         Ok(out)
     }

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use compact_str::CompactString;
 use ipnet::IpNet;
 use url::{Host, Url};
 
@@ -180,7 +181,7 @@ pub enum UrlProblem {
 pub struct UrlReport {
     pub problems: Vec<UrlProblem>,
     /// Host as parsed, for messages (never the whole URL, which may carry credentials).
-    pub host: Option<String>,
+    pub host: Option<CompactString>,
     pub plain_http: bool,
     pub has_fragment: bool,
 }
@@ -206,7 +207,7 @@ pub fn inspect(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     }
     if let Some(plain) = PlainUrl::read(raw) {
         let mut report = UrlReport {
-            host: Some(plain.host.to_owned()),
+            host: Some(plain.host.into()),
             plain_http: plain.http,
             has_fragment: plain.has_fragment,
             ..UrlReport::default()
@@ -233,7 +234,7 @@ fn parsed(raw: &str, policy: &RemoteUrlPolicy) -> UrlReport {
     };
     let mut report = UrlReport {
         // The host as the URL serializes it (brackets around IPv6), without formatting it again.
-        host: url.host_str().map(str::to_owned),
+        host: url.host_str().map(CompactString::from),
         plain_http: url.scheme() == "http",
         has_fragment: url.fragment().is_some(),
         ..UrlReport::default()

@@ -2,6 +2,7 @@
 //! request bytes to response JSON, shared by the HTTPS server and the fuzz target.
 
 use base64::Engine as _;
+use compact_str::CompactString;
 use serde_json::{Value, json};
 
 use super::direct::{decode_object, handle_direct};
@@ -34,9 +35,10 @@ impl BadReview {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub uid: String,
-    pub operation: String,
-    pub namespace: String,
-    pub name: String,
+    // Short names in line (up to 24 bytes): no allocation each for most reviews.
+    pub operation: CompactString,
+    pub namespace: CompactString,
+    pub name: CompactString,
     pub allowed: bool,
     pub patched: bool,
     pub findings: Findings,
@@ -56,14 +58,14 @@ impl Reviewed {
         kind: AdmissionKind,
         uid: String,
         operation: &str,
-        namespace: String,
-        name: String,
+        namespace: CompactString,
+        name: CompactString,
         decision: Decision,
     ) -> Reviewed {
         Reviewed {
             summary: Summary {
                 uid,
-                operation: operation.to_string(),
+                operation: operation.into(),
                 namespace,
                 name,
                 allowed: decision.allowed(),
@@ -173,7 +175,8 @@ pub fn handle_loosely(
     }
     let object = request.get("object").filter(|o| !o.is_null());
     let old_object = request.get("oldObject").filter(|o| !o.is_null());
-    let str_at = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string);
+    let str_at =
+        |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(CompactString::from);
     let metadata = object.or(old_object).and_then(|o| o.get("metadata"));
     let namespace = str_at(Some(request), "namespace")
         .filter(|n| !n.is_empty())

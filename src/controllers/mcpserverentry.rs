@@ -291,7 +291,7 @@ pub fn desired_status(entry: &MCPServerEntry, evaluation: &Evaluation, now: &str
     MCPServerEntryStatus {
         conditions: Some(merge_conditions(previous, &evaluation.conditions, generation, now)),
         observed_generation: generation,
-        phase: Some(evaluation.phase.as_str().to_string()),
+        phase: Some(evaluation.phase.as_str().into()),
     }
 }
 

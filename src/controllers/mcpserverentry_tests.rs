@@ -125,11 +125,7 @@ fn external_auth_config_validated() {
 fn with_ca(name: Option<&str>, key: Option<&str>, optional: Option<bool>) -> MCPServerEntry {
     let mut e = entry("e", "g");
     e.spec.ca_bundle_ref = Some(CABundleRef {
-        config_map_ref: Some(CABundleConfigMapRef {
-            name: name.map(str::to_string),
-            key: key.map(str::to_string),
-            optional,
-        }),
+        config_map_ref: Some(CABundleConfigMapRef { name: name.map(Into::into), key: key.map(Into::into), optional }),
     });
     e
 }
@@ -166,12 +162,8 @@ fn with_headers(refs: &[(&str, &str)]) -> MCPServerEntry {
             refs.iter()
                 .enumerate()
                 .map(|(i, (name, key))| HeaderFromSecret {
-                    header_name: format!("X-Header-{i}"),
-                    value_secret_ref: Some(SecretKeyRef {
-                        name: name.to_string(),
-                        key: key.to_string(),
-                        namespace: None,
-                    }),
+                    header_name: format!("X-Header-{i}").into(),
+                    value_secret_ref: Some(SecretKeyRef { name: (*name).into(), key: (*key).into(), namespace: None }),
                 })
                 .collect(),
         ),

@@ -45,34 +45,34 @@ pub struct Condition {
 pub struct MCPGroupRef {
     /// Name of the MCPGroup.
     #[schemars(length(min = 1))]
-    pub name: String,
+    pub name: CompactString,
     /// Namespace of the MCPGroup. Optional; when set it must equal the referring object's
     /// namespace, since groups are never shared across namespaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<CompactString>,
 }
 
 /// Reference to an MCPExternalAuthConfig in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct ExternalAuthConfigRef {
     /// Name of the MCPExternalAuthConfig.
-    pub name: String,
+    pub name: CompactString,
     /// Namespace of the MCPExternalAuthConfig. Optional; when set it must equal the referring
     /// object's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<CompactString>,
 }
 
 /// Reference to one key of a Secret in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct SecretKeyRef {
     /// Key within the Secret's data.
-    pub key: String,
+    pub key: CompactString,
     /// Name of the Secret.
-    pub name: String,
+    pub name: CompactString,
     /// Namespace of the Secret. Optional; when set it must equal the referring object's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<CompactString>,
 }
 
 /// Reference to an object by name only (`corev1.LocalObjectReference`).
@@ -82,7 +82,7 @@ pub struct LocalObjectReference {
     /// Name of the referenced object; required in practice although the schema allows it empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = ""))]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
 }
 
 /// Reference to one key of a Secret (`corev1.SecretKeySelector`).
@@ -90,11 +90,11 @@ pub struct LocalObjectReference {
 #[schemars(extend("x-kubernetes-map-type" = "atomic"))]
 pub struct SecretKeySelector {
     /// Key within the Secret's data.
-    pub key: String,
+    pub key: CompactString,
     /// Name of the Secret; required in practice although the schema allows it empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = ""))]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Whether the Secret or its key may be missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -47,7 +48,7 @@ pub struct MCPServerEntrySpec {
     /// wrong guess only shows up as failed calls at runtime.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(required, schema_with = "crate::api::schema::string", extend("enum" = ["sse", "streamable-http"]))]
-    pub transport: Option<String>,
+    pub transport: Option<CompactString>,
 }
 
 /// Where the CA bundle for `remoteUrl` comes from.
@@ -66,11 +67,11 @@ pub struct CABundleConfigMapRef {
     /// Key within the ConfigMap; `ca.crt` when omitted or empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "ca.crt"))]
-    pub key: Option<String>,
+    pub key: Option<CompactString>,
     /// Name of the ConfigMap in the entry's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = ""))]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// When true, a missing ConfigMap is tolerated and the system trust roots are used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
@@ -87,7 +88,7 @@ pub struct HeaderForward {
     /// Header names mapped to literal values. Anyone who can read this object can read them, so
     /// never put credentials here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_plaintext_headers: Option<BTreeMap<String, String>>,
+    pub add_plaintext_headers: Option<BTreeMap<CompactString, CompactString>>,
 }
 
 /// A header whose value comes from a key of a Secret.
@@ -96,7 +97,7 @@ pub struct HeaderForward {
 pub struct HeaderFromSecret {
     /// HTTP header name, for example `X-API-Key`.
     #[schemars(length(min = 1, max = 255))]
-    pub header_name: String,
+    pub header_name: CompactString,
     /// Secret key whose value becomes the header value.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(required)]
@@ -117,5 +118,5 @@ pub struct MCPServerEntryStatus {
     /// `Valid`, `Pending` (waiting for the group) or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::api::schema::string", extend("default" = "Pending", "enum" = ["Valid", "Pending", "Failed"]))]
-    pub phase: Option<String>,
+    pub phase: Option<CompactString>,
 }

@@ -39,7 +39,7 @@ pub fn members(caches: &Caches, namespace: &str, group: &str) -> (Vec<Backend>, 
             Some("Failed") => UNAVAILABLE,
             _ => UNKNOWN,
         };
-        let auth = entry.spec.external_auth_config_ref.as_ref().map(|r| r.name.clone());
+        let auth = entry.spec.external_auth_config_ref.as_ref().map(|r| r.name.to_string());
         backends.push(Backend {
             kind: Kind::MCPServerEntry,
             name,
@@ -143,8 +143,8 @@ pub fn entry_header_env(entries: &[Arc<MCPServerEntry>]) -> Vec<SecretEnv> {
             let Some(secret) = header.value_secret_ref.as_ref() else { continue };
             out.push(SecretEnv {
                 env: header_env_name(name, &header.header_name),
-                secret: secret.name.clone(),
-                key: secret.key.clone(),
+                secret: secret.name.to_string(),
+                key: secret.key.to_string(),
             });
         }
     }

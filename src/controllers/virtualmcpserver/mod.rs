@@ -283,8 +283,8 @@ fn render_children(
     if let Some(password) = storage.and_then(|s| s.password_ref.as_ref()) {
         secret_env.push(SecretEnv {
             env: REDIS_PASSWORD_ENV.into(),
-            secret: password.name.clone(),
-            key: password.key.clone(),
+            secret: password.name.to_string(),
+            key: password.key.to_string(),
         });
     }
     secret_env.sort();
@@ -322,7 +322,7 @@ fn render_children(
             .image_pull_secrets
             .iter()
             .flatten()
-            .filter_map(|s| s.name.clone().filter(|n| !n.is_empty()))
+            .filter_map(|s| s.name.as_deref().filter(|n| !n.is_empty()).map(String::from))
             .collect();
         render::rbac::render(&inputs, &pull_secrets)
     });
