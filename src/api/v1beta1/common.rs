@@ -1,4 +1,8 @@
 //! Types shared by several kinds of `v1beta1` (and reused unchanged by `v1alpha1`).
+//!
+//! Names, keys and namespaces are `CompactString`s: up to 24 bytes are kept in line, which most
+//! names fit, so reading such a reference allocates nothing (an admission review decodes a
+//! handful) and a cached object holds no heap block for it.
 
 use compact_str::CompactString;
 use schemars::JsonSchema;
