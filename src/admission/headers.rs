@@ -129,6 +129,12 @@ mod tests {
     fn restricted_is_case_insensitive() {
         assert!(is_restricted("HOST") && is_restricted("X-Forwarded-For") && is_restricted("te"));
         assert!(!is_restricted("X-Request-Id") && !is_restricted("Authorization"));
+        for name in RESTRICTED {
+            assert!(is_restricted(name) && is_restricted(&name.to_ascii_uppercase()), "{name}");
+            let (head, last) = name.split_at(name.len() - 1);
+            assert!(!is_restricted(&format!("{head}_")) && !is_restricted(&format!("{name}{last}")), "{name}");
+        }
+        assert!(!is_restricted(""));
         assert!(is_restricted_passthrough("authorization") && is_restricted_passthrough("COOKIE"));
         assert!(is_restricted_passthrough("Host") && !is_restricted_passthrough("X-Request-Id"));
     }
