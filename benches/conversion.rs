@@ -58,7 +58,7 @@ fn batch(samples: &[Value], count: usize) -> Vec<Value> {
 fn converted(body: &[u8]) -> Vec<Value> {
     match handle_review(body) {
         ReviewOutcome::Response(response) if response.success => {
-            response.review["response"]["convertedObjects"].as_array().expect("converted").clone()
+            response.review()["response"]["convertedObjects"].as_array().expect("converted").clone()
         }
         other => panic!("conversion failed: {other:?}"),
     }
@@ -66,7 +66,7 @@ fn converted(body: &[u8]) -> Vec<Value> {
 
 fn answer(body: &[u8]) -> Vec<u8> {
     match handle_review(body) {
-        ReviewOutcome::Response(response) => response.body(),
+        ReviewOutcome::Response(response) => response.into_body(),
         ReviewOutcome::BadRequest(why) => panic!("bad request: {why}"),
     }
 }

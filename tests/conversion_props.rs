@@ -473,10 +473,18 @@ proptest! {
             "apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
             "request": {"uid": "u-1", "desiredAPIVersion": desired, "objects": objects},
         });
-        let ReviewOutcome::Response(response) = handle_review(&serde_json::to_vec(&body).unwrap()) else {
+        // Compact as the API server sends it, and indented: the answer does not depend on the
+        // layout (what conversion leaves alone is copied as written).
+        let (body, indented) = (serde_json::to_vec(&body).unwrap(), serde_json::to_vec_pretty(&body).unwrap());
+        let ReviewOutcome::Response(response) = handle_review(&body) else {
             return Err(TestCaseError::fail("a review with a uid gets a response"));
         };
-        let answer = &response.review["response"];
+        let ReviewOutcome::Response(same) = handle_review(&indented) else {
+            return Err(TestCaseError::fail("a review with a uid gets a response"));
+        };
+        prop_assert_eq!(response.review(), same.review());
+        prop_assert_eq!(&response.objects, &same.objects);
+        let answer = &response.review()["response"];
         prop_assert_eq!(&answer["uid"], "u-1");
         let expected: Result<Vec<Value>, _> = objects.iter().map(|o| convert(o, desired)).collect();
         match expected {

@@ -1,5 +1,6 @@
 //! A strict JSON reader for serde, used by the direct admission path
-//! ([`direct`](super::direct)) in place of `serde_json`'s: it finds the end of a string sixteen
+//! ([`direct`](super::direct)) in place of `serde_json`'s, and whose checking functions
+//! ([`skip_value`], [`object_end`]) conversion's text path also reads with: it finds the end of a string sixteen
 //! bytes at a time and skips the members nobody reads without calling a visitor per token, which
 //! together halve what reading a review costs. The types the direct path reads most decode
 //! themselves from it ([`Read`]) without serde's visitor protocol; the rest through serde.

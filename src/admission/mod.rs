@@ -9,7 +9,7 @@ pub mod duration;
 pub mod engine;
 pub mod finding;
 pub mod headers;
-mod json;
+pub(crate) mod json;
 pub mod mcpgroup;
 pub mod mcpregistry;
 pub mod mcpserverentry;

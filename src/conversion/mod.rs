@@ -27,6 +27,7 @@
 //! `outgoingAuth`, …) that is not an object is carried over as written.
 
 mod mcpserverentry;
+mod raw;
 pub mod review;
 mod virtualmcpserver;
 

@@ -1,16 +1,18 @@
 //! The `apiextensions.k8s.io/v1` ConversionReview, as a pure function from request body to answer.
 //!
-//! The body is parsed loosely (as a `serde_json::Value`, whose parser stops at a nesting depth of 128)
-//! so that a review with a malformed object still gets a proper `Failure` answer carrying its uid.
-//! Objects are converted in place and moved into the response, so a batch costs one parse, one
-//! pass and one serialization.
+//! A well-formed review whose objects all convert is answered from its text ([`raw`](super::raw)):
+//! only what conversion changes is parsed. Everything else is answered here: the body is parsed
+//! loosely (as a `serde_json::Value`, whose parser stops at a nesting depth of 128) so that a review
+//! with a malformed object still gets a proper `Failure` answer carrying its uid. Objects are
+//! converted in place and moved into the response, so a batch costs one parse, one pass and one
+//! serialization.
 
 use serde_json::{Map, Value, json};
 
 use super::{ConversionError, Kind, ServedVersion, convert_in_place, describe};
 
-const REVIEW_API_VERSION: &str = "apiextensions.k8s.io/v1";
-const REVIEW_KIND: &str = "ConversionReview";
+pub(super) const REVIEW_API_VERSION: &str = "apiextensions.k8s.io/v1";
+pub(super) const REVIEW_KIND: &str = "ConversionReview";
 
 /// What to answer a ConversionReview request with.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,18 +35,29 @@ impl ReviewOutcome {
 /// A response review and what it did, for metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewResponse {
-    /// The `ConversionReview` to send back.
-    pub review: Value,
+    /// The `ConversionReview` to send back, serialized.
+    body: Vec<u8>,
     /// Whether `response.result.status` is `Success`.
     pub success: bool,
+    /// Why the review failed (`response.result.message`), when it did.
+    pub failure: Option<String>,
     /// One entry per object converted, in request order, up to and including the one that failed.
     pub objects: Vec<ObjectTally>,
 }
 
 impl ReviewResponse {
-    /// The review serialized as the response body.
-    pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.review).expect("a JSON value with string keys always serializes")
+    /// The response body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The response review as JSON, for tests and tools (the server sends [`body`](Self::body)).
+    pub fn review(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("the body is serialized JSON")
     }
 }
 
@@ -61,6 +74,16 @@ pub struct ObjectTally {
 
 /// Answers a ConversionReview request body.
 pub fn handle_review(body: &[u8]) -> ReviewOutcome {
+    match super::raw::answer(body) {
+        Some((body, objects)) => {
+            ReviewOutcome::Response(ReviewResponse { body, success: true, failure: None, objects })
+        }
+        None => handle_review_as_value(body),
+    }
+}
+
+/// Answers any ConversionReview request body, reading it as a `Value`.
+pub(super) fn handle_review_as_value(body: &[u8]) -> ReviewOutcome {
     let mut review: Value = match serde_json::from_slice(body) {
         Ok(review) => review,
         Err(e) => return ReviewOutcome::BadRequest(format!("the body is not a JSON {REVIEW_KIND}: {e}")),
@@ -72,15 +95,15 @@ pub fn handle_review(body: &[u8]) -> ReviewOutcome {
     let mut tallies = Vec::new();
     // Built by hand rather than with `json!`, which would deep-copy every converted object.
     let mut response = Map::from_iter([("uid".to_owned(), uid)]);
-    let success = match convert_request(&mut review, &mut tallies) {
+    let failure = match convert_request(&mut review, &mut tallies) {
         Ok(converted) => {
             response.insert("convertedObjects".to_owned(), Value::Array(converted));
             response.insert("result".to_owned(), json!({"status": "Success"}));
-            true
+            None
         }
         Err(message) => {
-            response.insert("result".to_owned(), json!({"status": "Failure", "message": message}));
-            false
+            response.insert("result".to_owned(), json!({"status": "Failure", "message": message.as_str()}));
+            Some(message)
         }
     };
     let review = Map::from_iter([
@@ -88,7 +111,8 @@ pub fn handle_review(body: &[u8]) -> ReviewOutcome {
         ("kind".to_owned(), Value::from(REVIEW_KIND)),
         ("response".to_owned(), Value::Object(response)),
     ]);
-    ReviewOutcome::Response(ReviewResponse { review: Value::Object(review), success, objects: tallies })
+    let body = serde_json::to_vec(&review).expect("a JSON value with string keys always serializes");
+    ReviewOutcome::Response(ReviewResponse { body, success: failure.is_none(), failure, objects: tallies })
 }
 
 /// Explains why a review without a readable uid cannot be answered.
@@ -194,7 +218,7 @@ mod tests {
     fn bad_request(body: &[u8]) -> String {
         match handle_review(body) {
             ReviewOutcome::BadRequest(why) => why,
-            ReviewOutcome::Response(response) => panic!("answered {}", response.review),
+            ReviewOutcome::Response(response) => panic!("answered {}", response.review()),
         }
     }
 
@@ -214,7 +238,7 @@ mod tests {
         ];
         let response = response(&review(V1BETA1, objects.clone()));
         assert!(response.success);
-        let answer = &response.review;
+        let answer = &response.review();
         assert_eq!(answer["apiVersion"], "apiextensions.k8s.io/v1");
         assert_eq!(answer["kind"], "ConversionReview");
         assert_eq!(answer["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -249,7 +273,7 @@ mod tests {
                 .flat_map(|kind| [V1ALPHA1, V1BETA1].map(|v| object(kind, v, "x", json!({}))))
                 .collect();
             let response = response(&review(desired, objects));
-            let converted = response.review["response"]["convertedObjects"].as_array().unwrap().clone();
+            let converted = response.review()["response"]["convertedObjects"].as_array().unwrap().clone();
             assert_eq!(converted.len(), 8);
             assert!(converted.iter().all(|o| o["apiVersion"] == desired), "{desired}");
         }
@@ -258,7 +282,7 @@ mod tests {
     #[test]
     fn an_empty_batch_succeeds() {
         let response = response(&review(V1BETA1, vec![]));
-        assert_eq!(response.review["response"]["convertedObjects"], json!([]));
+        assert_eq!(response.review()["response"]["convertedObjects"], json!([]));
         assert!(response.success && response.objects.is_empty());
     }
 
@@ -270,7 +294,7 @@ mod tests {
             vec![object("MCPGroup", V1BETA1, "g", json!({})), broken, object("MCPGroup", V1BETA1, "h", json!({}))];
         let response = response(&review(V1ALPHA1, objects));
         assert!(!response.success);
-        let answer = &response.review["response"];
+        let answer = &response.review()["response"];
         assert_eq!(answer["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
         assert_eq!(answer.get("convertedObjects"), None);
         assert_eq!(answer["result"]["status"], "Failure");
@@ -302,7 +326,7 @@ mod tests {
         ];
         for (object, expected) in cases {
             let response = response(&review(V1BETA1, vec![object]));
-            assert_eq!(response.review["response"]["result"], json!({"status": "Failure", "message": expected}));
+            assert_eq!(response.review()["response"]["result"], json!({"status": "Failure", "message": expected}));
             assert_eq!(response.objects.len(), 1);
             assert!(!response.objects[0].ok);
         }
@@ -336,7 +360,7 @@ mod tests {
         for (body, message) in cases {
             let response = response(&serde_json::to_vec(&body).unwrap());
             assert_eq!(
-                response.review,
+                response.review(),
                 json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "response": {"uid": uid, "result": {"status": "Failure", "message": message}}}),
             );
             assert!(!response.success && response.objects.is_empty());
@@ -375,8 +399,8 @@ mod tests {
     #[test]
     fn the_body_is_the_serialized_review() {
         let response = response(&review(V1BETA1, vec![object("MCPGroup", V1ALPHA1, "g", json!({}))]));
-        let body: Value = serde_json::from_slice(&response.body()).unwrap();
-        assert_eq!(body, response.review);
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body, response.review());
         assert_eq!(ReviewOutcome::Response(response).status_code(), 200);
     }
 }

@@ -246,10 +246,10 @@ async fn convert(State(state): Shared, json: DeclaresJson, body: Bytes) -> Respo
     match outcome {
         ReviewOutcome::Response(response) => {
             record_conversion(&state.metrics, &response.objects);
-            if !response.success {
-                tracing::info!(message = %response.review["response"]["result"]["message"], "conversion failed");
+            if let Some(message) = &response.failure {
+                tracing::info!(message = %message, "conversion failed");
             }
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], response.body()).into_response()
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], response.into_body()).into_response()
         }
         ReviewOutcome::BadRequest(problem) => {
             tracing::info!(problem = %problem, "rejected a malformed conversion review");
