@@ -73,8 +73,7 @@ fn read_review(text: &str) -> Option<Request<'_>> {
     .ok()?;
     let whole = bytes[end..].iter().all(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'));
     let envelope = (api_version == Some(REVIEW_API_VERSION), kind == Some(REVIEW_KIND));
-    let request = request.filter(|request| whole && envelope == (true, true) && !request.uid.is_empty())?;
-    Some(request)
+    request.filter(|request| whole && envelope == (true, true) && !request.uid.is_empty())
 }
 
 /// Reads the request object at `at`, returning it and where it ends.
