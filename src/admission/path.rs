@@ -13,19 +13,7 @@ pub fn field(parent: &str, name: &str) -> String {
 
 /// Appends a list index: `spec.items` + 2 → `spec.items[2]`.
 pub fn index(parent: &str, i: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = i;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let digits = std::str::from_utf8(&digits[start..]).unwrap_or_default();
-    joined(parent, "[", digits, "]")
+    joined(parent, "[", itoa::Buffer::new().format(i), "]")
 }
 
 /// Appends a map key: `spec.headers` + `X-Id` → `spec.headers[X-Id]`.

@@ -51,6 +51,7 @@ impl ReviewResponse {
         &self.body
     }
 
+    /// The response body, taken out of the response.
     pub fn into_body(self) -> Vec<u8> {
         self.body
     }
