@@ -9,6 +9,7 @@ pub mod commands;
 pub mod controllers;
 pub mod conversion;
 pub mod deploy;
+pub(crate) mod json;
 pub mod leader;
 pub mod logging;
 pub mod metrics;

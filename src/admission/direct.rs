@@ -26,11 +26,11 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
-use super::json;
 use super::review::{REVIEW_API_VERSION, Reviewed};
 use super::{ClusterView, READ_ANNOTATIONS, RemoteUrlPolicy};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
+use crate::json;
 
 /// A JSON object read member by member: [`Members::member`] reads the members it knows, every other
 /// member is read as [`Checked`].

@@ -9,7 +9,6 @@ pub mod duration;
 pub mod engine;
 pub mod finding;
 pub mod headers;
-pub(crate) mod json;
 pub mod mcpgroup;
 pub mod mcpregistry;
 pub mod mcpserverentry;

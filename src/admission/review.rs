@@ -94,7 +94,7 @@ pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
         out.extend_from_slice(HEAD.as_bytes());
         let uid = reviewed.summary.uid.as_bytes();
         // A string without quotes, backslashes and control characters serializes as itself.
-        if super::json::string_stop(uid, 0) == uid.len() {
+        if crate::json::string_stop(uid, 0) == uid.len() {
             out.push(b'"');
             out.extend_from_slice(uid);
             out.extend_from_slice(b"\"}}");

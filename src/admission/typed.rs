@@ -10,7 +10,6 @@
 //! checked and dropped, `null` as `None`, and a repeated key keeping its last value, as in a
 //! `Value`. A required member that is missing fails, as it does in `Deserialize`.
 
-use super::json::{read_by_serde, read_struct};
 use crate::api::v1beta1::common::{
     ExternalAuthConfigRef, LocalObjectReference, MCPGroupRef, SecretKeyRef, SecretKeySelector,
 };
@@ -20,6 +19,7 @@ use crate::api::v1beta1::mcpserverentry::{
 use crate::api::v1beta1::{
     MCPGroupSpec, MCPGroupStatus, MCPRegistrySpec, MCPRegistryStatus, VirtualMCPServerSpec, VirtualMCPServerStatus,
 };
+use crate::json::{read_by_serde, read_struct};
 
 read_struct!(MCPServerEntrySpec {
     optional {
@@ -81,7 +81,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::admission::json;
+    use crate::json;
 
     fn keys_match<T: json::Keys + schemars::JsonSchema>() {
         json::assert_keys_match::<T, T>();

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::review::{REVIEW_API_VERSION, REVIEW_KIND};
 use super::{ANNOTATION, Kind, ObjectTally, ServedVersion, convert_in_place};
-use crate::admission::json::{Skip, array_end, object_end, plain_string, skip_value};
+use crate::json::{Skip, array_end, object_end, plain_string, skip_value};
 
 /// Nesting this path reads, from the top of the body: inside `serde_json`'s limit, so that the
 /// `Value` path reads everything this one does.

@@ -1,9 +1,10 @@
 //! A strict JSON reader for serde, used by the direct admission path
-//! ([`direct`](super::direct)) in place of `serde_json`'s, and whose checking functions
-//! ([`skip_value`], [`object_end`]) conversion's text path also reads with: it finds the end of a string sixteen
-//! bytes at a time and skips the members nobody reads without calling a visitor per token, which
-//! together halve what reading a review costs. The types the direct path reads most decode
-//! themselves from it ([`Read`]) without serde's visitor protocol; the rest through serde.
+//! ([`direct`](crate::admission::direct)) in place of `serde_json`'s; conversion's text path
+//! ([`raw`](crate::conversion)) reads with its checking functions ([`skip_value`], [`object_end`]).
+//! It finds the end of a string sixteen bytes at a time and skips the members nobody reads
+//! without calling a visitor per token, which together halve what reading a review costs. The
+//! types the direct path reads most decode themselves from it ([`Read`]) without serde's visitor
+//! protocol; the rest through serde.
 //!
 //! It accepts a document only if `serde_json::from_str::<serde_json::Value>` accepts it (strict
 //! JSON, no control characters or lone surrogates in strings, numbers in `f64` range, nesting well
@@ -81,8 +82,8 @@ pub(crate) trait Read<'de>: Sized {
 /// have no reader of their own.
 macro_rules! read_by_serde {
     ($($ty:ty),* $(,)?) => {$(
-        impl<'de> $crate::admission::json::Read<'de> for $ty {
-            fn read(reader: &mut $crate::admission::json::Reader<'de>) -> $crate::admission::json::Result<Self> {
+        impl<'de> $crate::json::Read<'de> for $ty {
+            fn read(reader: &mut $crate::json::Reader<'de>) -> $crate::json::Result<Self> {
                 serde::Deserialize::deserialize(reader)
             }
         }
@@ -119,8 +120,8 @@ macro_rules! read_struct {
         optional { $($key:literal => $field:ident),* $(,)? }
         $(required { $($rkey:literal => $rfield:ident),* $(,)? })?
     }) => {
-        impl<$($generics)*> $crate::admission::json::Read<$de> for $ty {
-            fn read(reader: &mut $crate::admission::json::Reader<$de>) -> $crate::admission::json::Result<Self> {
+        impl<$($generics)*> $crate::json::Read<$de> for $ty {
+            fn read(reader: &mut $crate::json::Reader<$de>) -> $crate::json::Result<Self> {
                 // Built in place (a struct literal from locals costs a copy of the whole struct);
                 // a required field holds its type's default until read, and a flag of its name
                 // says whether it was.
@@ -129,28 +130,28 @@ macro_rules! read_struct {
                 let mut members = reader.object()?;
                 while let Some(key) = members.next_key(reader)? {
                     match &*key {
-                        $($key => out.$field = $crate::admission::json::Read::read(reader)?,)*
+                        $($key => out.$field = $crate::json::Read::read(reader)?,)*
                         $($($rkey => {
-                            out.$rfield = $crate::admission::json::Read::read(reader)?;
+                            out.$rfield = $crate::json::Read::read(reader)?;
                             $rfield = true;
                         })*)?
                         _ => reader.skip()?,
                     }
                 }
                 $($(if !$rfield {
-                    return Err(<$crate::admission::json::Error as serde::de::Error>::missing_field($rkey));
+                    return Err(<$crate::json::Error as serde::de::Error>::missing_field($rkey));
                 })*)?
                 Ok(out)
             }
         }
 
         #[cfg(test)]
-        impl<$($generics)*> $crate::admission::json::Keys for $ty {
+        impl<$($generics)*> $crate::json::Keys for $ty {
             const KEYS: &'static [&'static str] = &[$($key,)* $($($rkey,)*)?];
         }
     };
     ($ty:ident { $($members:tt)* }) => {
-        $crate::admission::json::read_struct!(['de] 'de, $ty { $($members)* });
+        $crate::json::read_struct!(['de] 'de, $ty { $($members)* });
     };
 }
 pub(crate) use read_struct;
