@@ -86,7 +86,7 @@ fn batch(samples: &[Value], count: usize) -> Vec<Value> {
 
 fn converted(body: &[u8]) -> Vec<Value> {
     match handle_review(body) {
-        ReviewOutcome::Response(response) if response.success => {
+        ReviewOutcome::Response(response) if response.success() => {
             response.review()["response"]["convertedObjects"].as_array().expect("converted").clone()
         }
         other => panic!("conversion failed: {other:?}"),

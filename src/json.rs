@@ -580,7 +580,7 @@ fn container_end(bytes: &[u8], at: usize, depth: u32, close: u8, mut item: impl 
 
 /// `at`, or past the JSON whitespace there.
 #[inline(always)]
-fn past_whitespace(bytes: &[u8], at: usize) -> usize {
+pub(crate) fn past_whitespace(bytes: &[u8], at: usize) -> usize {
     match bytes.get(at) {
         // Every JSON whitespace byte is at most a space, and the API server sends compact JSON.
         Some(&b) if b > b' ' => at,

@@ -497,7 +497,7 @@ proptest! {
                 prop_assert!(answer.get("convertedObjects").is_none());
             }
         }
-        prop_assert_eq!(response.success, answer["result"]["status"] == "Success");
+        prop_assert_eq!(response.success(), answer["result"]["status"] == "Success");
     }
 
     /// Guarantee 4 for raw bodies: never a panic, always an answer.

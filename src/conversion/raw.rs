@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::review::{REVIEW_API_VERSION, REVIEW_KIND};
 use super::{ANNOTATION, Kind, ObjectTally, ServedVersion, convert_in_place};
-use crate::json::{Skip, array_end, object_end, plain_string, skip_value};
+use crate::json::{Skip, array_end, object_end, past_whitespace, plain_string, skip_value};
 
 /// Nesting this path reads, from the top of the body: inside `serde_json`'s limit, so that the
 /// `Value` path reads everything this one does.
@@ -71,7 +71,7 @@ fn read_review(text: &str) -> Option<Request<'_>> {
         _ => skip_value(bytes, at, depth),
     })
     .ok()?;
-    let whole = bytes[end..].iter().all(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'));
+    let whole = past_whitespace(bytes, end) == bytes.len();
     let envelope = (api_version == Some(REVIEW_API_VERSION), kind == Some(REVIEW_KIND));
     request.filter(|request| whole && envelope == (true, true) && !request.uid.is_empty())
 }
@@ -114,7 +114,7 @@ fn read_members<'a>(text: &'a str, at: usize, depth: u32, members: &mut Vec<Memb
     let bytes = text.as_bytes();
     object_end(bytes, at, depth, |key, at, depth| {
         let end = skip_value(bytes, at, depth)?;
-        members.push((within(text, key), text[at..end].trim_start()));
+        members.push((within(text, key), &text[past_whitespace(bytes, at)..end]));
         Ok(end)
     })
 }
@@ -139,8 +139,13 @@ fn plain(text: &str, at: usize) -> Result<(&str, usize), usize> {
 
 /// `part`, a slice of `text`'s bytes that starts and ends next to an ASCII byte, as text.
 fn within<'a>(text: &'a str, part: &[u8]) -> &'a str {
-    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    let start = offset(text, part);
     &text[start..start + part.len()]
+}
+
+/// Where `part`, a slice of `text`'s bytes, starts in `text`.
+fn offset(text: &str, part: &[u8]) -> usize {
+    part.as_ptr() as usize - text.as_ptr() as usize
 }
 
 /// The value of `key` among `members`, sorted by key.
@@ -197,7 +202,7 @@ fn read_metadata<'a>(text: &'a str, metadata: Option<&'a str>) -> Option<SeenMet
         return Some((Some(serde_json::from_str(raw).ok()?), None));
     }
     let mut members = Vec::new();
-    read_members(text, raw.as_ptr() as usize - text.as_ptr() as usize, MAX_DEPTH, &mut members).ok()?;
+    read_members(text, offset(text, raw.as_bytes()), MAX_DEPTH, &mut members).ok()?;
     sorted(&mut members)?;
     let mut seen = Map::new();
     if let Some(annotations) = member(&members, "annotations") {

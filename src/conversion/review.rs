@@ -37,8 +37,6 @@ impl ReviewOutcome {
 pub struct ReviewResponse {
     /// The `ConversionReview` to send back, serialized.
     body: Vec<u8>,
-    /// Whether `response.result.status` is `Success`.
-    pub success: bool,
     /// Why the review failed (`response.result.message`), when it did.
     pub failure: Option<String>,
     /// One entry per object converted, in request order, up to and including the one that failed.
@@ -46,6 +44,11 @@ pub struct ReviewResponse {
 }
 
 impl ReviewResponse {
+    /// Whether `response.result.status` is `Success`.
+    pub fn success(&self) -> bool {
+        self.failure.is_none()
+    }
+
     /// The response body.
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -76,9 +79,7 @@ pub struct ObjectTally {
 /// Answers a ConversionReview request body.
 pub fn handle_review(body: &[u8]) -> ReviewOutcome {
     match super::raw::answer(body) {
-        Some((body, objects)) => {
-            ReviewOutcome::Response(ReviewResponse { body, success: true, failure: None, objects })
-        }
+        Some((body, objects)) => ReviewOutcome::Response(ReviewResponse { body, failure: None, objects }),
         None => handle_review_as_value(body),
     }
 }
@@ -113,7 +114,7 @@ pub(super) fn handle_review_as_value(body: &[u8]) -> ReviewOutcome {
         ("response".to_owned(), Value::Object(response)),
     ]);
     let body = serde_json::to_vec(&review).expect("a JSON value with string keys always serializes");
-    ReviewOutcome::Response(ReviewResponse { body, success: failure.is_none(), failure, objects: tallies })
+    ReviewOutcome::Response(ReviewResponse { body, failure, objects: tallies })
 }
 
 /// Explains why a review without a readable uid cannot be answered.
@@ -238,7 +239,7 @@ mod tests {
             object("VirtualMCPServer", V1ALPHA1, "w", json!({"config": {"groupRef": "g"}})),
         ];
         let response = response(&review(V1BETA1, objects.clone()));
-        assert!(response.success);
+        assert!(response.success());
         let answer = &response.review();
         assert_eq!(answer["apiVersion"], "apiextensions.k8s.io/v1");
         assert_eq!(answer["kind"], "ConversionReview");
@@ -284,7 +285,7 @@ mod tests {
     fn an_empty_batch_succeeds() {
         let response = response(&review(V1BETA1, vec![]));
         assert_eq!(response.review()["response"]["convertedObjects"], json!([]));
-        assert!(response.success && response.objects.is_empty());
+        assert!(response.success() && response.objects.is_empty());
     }
 
     #[test]
@@ -294,7 +295,7 @@ mod tests {
         let objects =
             vec![object("MCPGroup", V1BETA1, "g", json!({})), broken, object("MCPGroup", V1BETA1, "h", json!({}))];
         let response = response(&review(V1ALPHA1, objects));
-        assert!(!response.success);
+        assert!(!response.success());
         let answer = &response.review()["response"];
         assert_eq!(answer["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
         assert_eq!(answer.get("convertedObjects"), None);
@@ -364,7 +365,7 @@ mod tests {
                 response.review(),
                 json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "response": {"uid": uid, "result": {"status": "Failure", "message": message}}}),
             );
-            assert!(!response.success && response.objects.is_empty());
+            assert!(!response.success() && response.objects.is_empty());
         }
     }
 
