@@ -15,7 +15,7 @@ pub mod legacy;
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use serde_json::Value;
 
-use super::engine::{Defaults, redact_values};
+use super::engine::{Defaults, decode_with_path, redact_values};
 use super::finding::{Finding, Findings, Reason};
 use super::path::{field, index};
 use super::refs::{REF_NAME, check_key, check_name, check_namespace, dns1035_label_problem};
@@ -184,7 +184,7 @@ fn check_passthrough_headers(spec: &VirtualMCPServerSpec, out: &mut Findings) {
 fn check_pod_template(spec: &VirtualMCPServerSpec, out: &mut Findings) {
     let Some(raw) = &spec.pod_template_spec else { return };
     let base = "spec.podTemplateSpec";
-    let template = match serde_path_to_error::deserialize::<_, PodTemplateSpec>(raw) {
+    let template = match decode_with_path::<PodTemplateSpec>(raw) {
         Ok(template) => template,
         Err(err) => {
             let inner = err.path().to_string();

@@ -3,17 +3,20 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec, Volume, VolumeMount};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_norway::Value as Yaml;
 
-use super::engine::decode_problem;
+use super::engine::{decode_problem, decode_with_path};
 use super::finding::{Finding, Findings, Reason};
 use super::path::{field, index};
 use super::refs::{check_required_key, check_required_name, dns1035_label_problem, dns1123_label_problem};
 use super::{Check, Context, Operation};
 use crate::api::crd::REGISTRY_DEPRECATION;
 use crate::api::v1beta1::{MCPRegistry, MCPRegistrySpec};
+
+mod block_yaml;
+mod config;
 
 pub const CONFIG_VOLUME: &str = "registry-server-config";
 pub const CONFIG_MOUNT: &str = "/config";
@@ -31,7 +34,7 @@ pub const CHECKS: &[Check<MCPRegistry>] = &[
             out.warn("registry.deprecated", "", REGISTRY_DEPRECATION);
         }
     }),
-    ("registry.config", |r, _, out| check_config(&r.spec, out)),
+    ("registry.config", |r, _, out| config::check_config(&r.spec, out)),
     ("registry.pgpass", |r, _, out| check_pgpass(&r.spec, out)),
     ("registry.pull-secrets", |r, _, out| check_pull_secrets(&r.spec, out)),
     ("registry.pod-template", |r, _, out| {
@@ -71,115 +74,6 @@ fn check_name_length(registry: &MCPRegistry, ctx: &Context, out: &mut Findings) 
     );
 }
 
-fn check_config(spec: &MCPRegistrySpec, out: &mut Findings) {
-    let path = "spec.configYAML";
-    let Some(text) = spec.config_yaml.as_deref().filter(|t| !t.trim().is_empty()) else {
-        out.deny("registry.config.required", path, Reason::Required, "the registry server's config.yaml is required");
-        return;
-    };
-    let mut found = Vec::new();
-    // Parsed as YAML values (not JSON ones), so that non-string keys are not mistaken for errors.
-    match serde_norway::from_str::<Yaml>(text) {
-        Ok(doc) => inlined_credentials(&doc, "", &mut found),
-        Err(err) => {
-            let at = err.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
-            out.warn(
-                "registry.config.yaml",
-                path,
-                format!("does not parse as YAML{at}; the registry server will refuse to start"),
-            );
-            if has_url_credentials(text) {
-                found.push("a URL with user-info".to_string());
-            }
-        }
-    }
-    for location in found {
-        out.warn(
-            "registry.config.credentials",
-            path,
-            format!("{location} appears to inline a credential: ConfigMaps are not secret; mount a Secret and reference its file path"),
-        );
-    }
-}
-
-/// Keys whose literal value is a credential, compared lower-case without `-`/`_`. Exact names only
-/// (plus the `…password`/`…apikey` suffixes), so `passwordFile`, `tokenPath`, `secretName` or
-/// `existingSecret`, which name where a credential lives, are not mistaken for one.
-const CREDENTIAL_KEYS: [&str; 12] = [
-    "password",
-    "passwd",
-    "token",
-    "secret",
-    "clientsecret",
-    "apikey",
-    "accesstoken",
-    "authtoken",
-    "bearertoken",
-    "refreshtoken",
-    "apitoken",
-    "privatekey",
-];
-const CREDENTIAL_SUFFIXES: [&str; 2] = ["password", "apikey"];
-
-fn is_credential_key(key: &str) -> bool {
-    let norm = key.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
-    CREDENTIAL_KEYS.contains(&norm.as_str()) || CREDENTIAL_SUFFIXES.iter().any(|s| norm.ends_with(s))
-}
-
-/// Whether `text` holds a URL with user-info, such as `postgres://user:pass@db/registry`.
-fn has_url_credentials(text: &str) -> bool {
-    text.match_indices("://").any(|(i, _)| {
-        let has_scheme = text[..i].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
-        let authority = text[i + 3..].split(|c: char| c.is_whitespace() || "/?#\"'`".contains(c)).next();
-        has_scheme && authority.is_some_and(|a| a.contains('@'))
-    })
-}
-
-fn yaml_key(key: &Yaml) -> String {
-    match key {
-        Yaml::String(s) => s.clone(),
-        Yaml::Number(n) => n.to_string(),
-        Yaml::Bool(b) => b.to_string(),
-        _ => "?".to_string(),
-    }
-}
-
-/// A scalar written in the config itself, as opposed to a reference (a mapping) or nothing.
-fn is_literal(value: &Yaml) -> bool {
-    match value {
-        Yaml::String(s) => !s.trim().is_empty(),
-        Yaml::Number(_) => true,
-        Yaml::Tagged(tagged) => is_literal(&tagged.value),
-        _ => false,
-    }
-}
-
-/// Collects the YAML paths (never the values) of inlined credentials.
-fn inlined_credentials(node: &Yaml, at: &str, found: &mut Vec<String>) {
-    match node {
-        Yaml::Mapping(map) => {
-            for (k, v) in map {
-                let name = yaml_key(k);
-                let here = field(at, &name);
-                if is_literal(v) && is_credential_key(&name) {
-                    found.push(format!("key {here}"));
-                } else {
-                    inlined_credentials(v, &here, found);
-                }
-            }
-        }
-        Yaml::Sequence(items) => {
-            items.iter().enumerate().for_each(|(i, v)| inlined_credentials(v, &index(at, i), found))
-        }
-        Yaml::Tagged(tagged) => inlined_credentials(&tagged.value, at, found),
-        Yaml::String(s) if has_url_credentials(s) => {
-            let place = if at.is_empty() { String::new() } else { format!(" at {at}") };
-            found.push(format!("a URL with user-info{place}"));
-        }
-        _ => {}
-    }
-}
-
 fn check_pgpass(spec: &MCPRegistrySpec, out: &mut Findings) {
     let Some(pgpass) = &spec.pgpass_secret_ref else { return };
     let base = "spec.pgpassSecretRef";
@@ -203,7 +97,7 @@ fn decode<T: DeserializeOwned>(
     what: &str,
     out: &mut Findings,
 ) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
+    match decode_with_path::<T>(value) {
         Ok(decoded) => Some(decoded),
         Err(err) => {
             let (at, reason, problem) = decode_problem(path, &err);
@@ -215,8 +109,7 @@ fn decode<T: DeserializeOwned>(
 
 /// Volumes and init containers of the template's pod spec.
 fn template_pod(spec: &MCPRegistrySpec) -> Option<PodSpec> {
-    let template: PodTemplateSpec = serde_json::from_value(spec.pod_template_spec.clone()?).ok()?;
-    template.spec
+    PodTemplateSpec::deserialize(spec.pod_template_spec.as_ref()?).ok()?.spec
 }
 
 /// Who declared a volume when it was not the user: the operator.
