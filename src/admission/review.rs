@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use compact_str::CompactString;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::direct::{decode_object, handle_direct};
@@ -106,8 +107,10 @@ pub fn encode(reviewed: &Reviewed) -> Vec<u8> {
             return out;
         }
     }
-    // A `Value` with string keys always serializes.
-    serde_json::to_vec(&reviewed.response()).unwrap_or_default()
+    let summary = &reviewed.summary;
+    let review = review_out(&summary.uid, reviewed.kind, &summary.name, &summary.findings, reviewed.patch.as_ref());
+    // Serializing a struct of strings, numbers and lists cannot fail.
+    serde_json::to_vec(&review).unwrap_or_default()
 }
 
 /// Whether the object of the review in `body` decodes as `kind`, the way `handle` decodes a plain
@@ -254,33 +257,102 @@ pub fn response_for(
     findings: &Findings,
     patch: Option<&json_patch::Patch>,
 ) -> Value {
-    let allowed = !findings.has_denials();
-    let mut response = json!({ "uid": uid, "allowed": allowed });
-    let warnings: Vec<String> = findings.warnings().map(line).collect();
-    if !warnings.is_empty() {
-        response["warnings"] = json!(warnings);
-    }
-    if !allowed {
-        let denials: Vec<&Finding> = findings.denials().collect();
-        let message = denials.iter().map(|f| line(f)).collect::<Vec<_>>().join("; ");
-        let causes: Vec<Value> = denials
-            .iter()
-            .map(|f| json!({ "reason": f.reason.as_cause(), "field": f.field, "message": f.cause_message() }))
-            .collect();
-        response["status"] = json!({
-            "metadata": {},
-            "status": "Failure",
-            "code": 422,
-            "reason": "Invalid",
-            "message": message,
-            "details": { "name": name, "group": GROUP, "kind": kind.kind(), "causes": causes },
-        });
-    }
-    if let Some(patch) = patch
-        && let Ok(bytes) = serde_json::to_vec(patch)
-    {
-        response["patchType"] = json!("JSONPatch");
-        response["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-    }
-    json!({ "apiVersion": REVIEW_API_VERSION, "kind": "AdmissionReview", "response": response })
+    // Serializing a struct of strings, numbers and lists cannot fail.
+    serde_json::to_value(review_out(uid, kind, name, findings, patch)).unwrap_or_default()
 }
+
+/// The response review, written without a `Value` in between: each struct declares its members in
+/// the order a `Value` writes them (sorted), so both give the same bytes.
+fn review_out<'a>(
+    uid: &'a str,
+    kind: AdmissionKind,
+    name: &'a str,
+    findings: &'a Findings,
+    patch: Option<&json_patch::Patch>,
+) -> ReviewOut<'a> {
+    let allowed = !findings.has_denials();
+    let status = (!allowed).then(|| {
+        let denials: Vec<&Finding> = findings.denials().collect();
+        StatusOut {
+            code: 422,
+            details: DetailsOut {
+                causes: denials
+                    .iter()
+                    .map(|f| CauseOut { field: &f.field, message: f.cause_message(), reason: f.reason.as_cause() })
+                    .collect(),
+                group: GROUP,
+                kind: kind.kind(),
+                name,
+            },
+            message: denials.iter().map(|f| line(f)).collect::<Vec<_>>().join("; "),
+            metadata: EmptyOut {},
+            reason: "Invalid",
+            status: "Failure",
+        }
+    });
+    let patch = patch
+        .and_then(|patch| serde_json::to_vec(patch).ok())
+        .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
+    ReviewOut {
+        api_version: REVIEW_API_VERSION,
+        kind: "AdmissionReview",
+        response: ResponseOut {
+            allowed,
+            patch_type: patch.is_some().then_some("JSONPatch"),
+            patch,
+            status,
+            uid,
+            warnings: findings.warnings().map(line).collect(),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct ReviewOut<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    response: ResponseOut<'a>,
+}
+
+#[derive(Serialize)]
+struct ResponseOut<'a> {
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<String>,
+    #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
+    patch_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<StatusOut<'a>>,
+    uid: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    code: u16,
+    details: DetailsOut<'a>,
+    message: String,
+    metadata: EmptyOut,
+    reason: &'static str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct DetailsOut<'a> {
+    causes: Vec<CauseOut<'a>>,
+    group: &'static str,
+    kind: &'static str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct CauseOut<'a> {
+    field: &'a str,
+    message: String,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct EmptyOut {}
