@@ -42,6 +42,9 @@ enum Line<'a> {
 const MAX_DEPTH: usize = 64;
 /// libyaml refuses keys of 1024 characters and more; this reader leaves long ones to it.
 const MAX_KEY: usize = 128;
+/// Duplicates are looked for by comparing each key with those before it: a mapping with more keys
+/// is left to the parser, whose cost per key does not grow with their number.
+const MAX_KEYS: usize = 64;
 
 /// Calls `scalar(path, key, value)` for every scalar of the document in document order: `path` is
 /// its place (`sources[0].git.repository`), `key` its key when it is a mapping's value, `value`
@@ -169,7 +172,8 @@ fn entry<'a>(
     scalar: &mut impl FnMut(&str, Option<&'a str>, Option<&'a str>),
 ) -> Option<Option<Open<'a>>> {
     let top = blocks.last().filter(|top| !top.sequence && top.indent == indent)?;
-    if keys[top.keys..].contains(&key) {
+    let siblings = &keys[top.keys..];
+    if siblings.len() == MAX_KEYS || siblings.contains(&key) {
         return None;
     }
     keys.push(key);

@@ -280,6 +280,9 @@ mod tests {
         ] {
             assert_eq!(block_scalars(text), None, "{text:?}");
         }
+        let keys = |n: usize| (0..n).map(|i| format!("k{i}: v\n")).collect::<String>();
+        assert!(block_scalars(&keys(64)).is_some());
+        assert_eq!(block_scalars(&keys(65)), None, "a mapping of more than 64 keys");
     }
 
     #[test]
