@@ -40,7 +40,11 @@ pub(super) fn check_config(spec: &MCPRegistrySpec, out: &mut Findings) {
 /// not parse as YAML.
 fn credentials(text: &str) -> Result<Vec<String>, serde_norway::Error> {
     let mut found = Vec::new();
-    if block_yaml::scalars(text, |at, key, value| scalar_credentials(at, key, value, &mut found)).is_some() {
+    let block = block_yaml::scalars(text, |at, key, value| {
+        let literal = value.is_some_and(|v| !v.trim().is_empty());
+        scalar_credentials(at, key, literal, value, &mut found)
+    });
+    if block.is_some() {
         return Ok(found);
     }
     parsed_credentials(text)
@@ -51,7 +55,7 @@ fn parsed_credentials(text: &str) -> Result<Vec<String>, serde_norway::Error> {
     // Parsed as YAML values (not JSON ones), so that non-string keys are not mistaken for errors.
     let doc = serde_norway::from_str::<Yaml>(text)?;
     let mut found = Vec::new();
-    inlined_credentials(&doc, "", &mut found);
+    inlined_credentials(&doc, "", None, &mut found);
     Ok(found)
 }
 
@@ -75,13 +79,12 @@ const CREDENTIAL_KEYS: [&str; 12] = [
 const CREDENTIAL_SUFFIXES: [&str; 2] = ["password", "apikey"];
 
 fn is_credential_key(key: &str) -> bool {
-    // Every word ends in one of these: most keys are settled by their last letter.
+    // Most keys are settled by their last letter, which no word ends in.
     let last = key.bytes().rev().find(|b| !matches!(b, b'-' | b'_')).map(|b| b.to_ascii_lowercase());
-    if !matches!(last, Some(b'd' | b'n' | b't' | b'y')) {
-        return false;
-    }
-    CREDENTIAL_KEYS.iter().any(|word| normalized_ends_with(key, word, true))
-        || CREDENTIAL_SUFFIXES.iter().any(|word| normalized_ends_with(key, word, false))
+    let words = CREDENTIAL_KEYS.iter().map(|w| (w, true)).chain(CREDENTIAL_SUFFIXES.iter().map(|w| (w, false)));
+    words
+        .filter(|(word, _)| word.as_bytes().last() == last.as_ref())
+        .any(|(word, whole)| normalized_ends_with(key, word, whole))
 }
 
 /// Whether `key`, lower-case without `-`/`_`, ends with (or, when `whole`, is) the lower-case
@@ -102,21 +105,17 @@ fn has_url_credentials(text: &str) -> bool {
     })
 }
 
-fn key_found(at: &str) -> String {
-    format!("key {at}")
-}
-
-fn url_found(at: &str) -> String {
-    if at.is_empty() { "a URL with user-info".to_string() } else { format!("a URL with user-info at {at}") }
-}
-
-/// One scalar read by [`block_yaml::scalars`], judged as [`inlined_credentials`] judges it.
-fn scalar_credentials(at: &str, key: Option<&str>, value: Option<&str>, found: &mut Vec<String>) {
-    let literal = value.is_some_and(|v| !v.trim().is_empty());
+/// The credential rule for one scalar at `at`, the value of `key` when in a mapping: a literal
+/// under a credential key, or text holding a URL with user-info. Shared by both readers.
+fn scalar_credentials(at: &str, key: Option<&str>, literal: bool, text: Option<&str>, found: &mut Vec<String>) {
     if literal && key.is_some_and(is_credential_key) {
-        found.push(key_found(at));
-    } else if value.is_some_and(has_url_credentials) {
-        found.push(url_found(at));
+        found.push(format!("key {at}"));
+    } else if text.is_some_and(has_url_credentials) {
+        found.push(if at.is_empty() {
+            "a URL with user-info".to_string()
+        } else {
+            format!("a URL with user-info at {at}")
+        });
     }
 }
 
@@ -139,26 +138,21 @@ fn is_literal(value: &Yaml) -> bool {
     }
 }
 
-/// Collects the YAML paths (never the values) of inlined credentials.
-fn inlined_credentials(node: &Yaml, at: &str, found: &mut Vec<String>) {
+/// Collects the YAML paths (never the values) of inlined credentials under `node`, the value of
+/// `key` when in a mapping.
+fn inlined_credentials(node: &Yaml, at: &str, key: Option<&str>, found: &mut Vec<String>) {
     match node {
         Yaml::Mapping(map) => {
             for (k, v) in map {
                 let name = yaml_key(k);
-                let here = field(at, &name);
-                if is_literal(v) && is_credential_key(&name) {
-                    found.push(key_found(&here));
-                } else {
-                    inlined_credentials(v, &here, found);
-                }
+                inlined_credentials(v, &field(at, &name), Some(&name), found);
             }
         }
         Yaml::Sequence(items) => {
-            items.iter().enumerate().for_each(|(i, v)| inlined_credentials(v, &index(at, i), found))
+            items.iter().enumerate().for_each(|(i, v)| inlined_credentials(v, &index(at, i), None, found))
         }
-        Yaml::Tagged(tagged) => inlined_credentials(&tagged.value, at, found),
-        Yaml::String(s) if has_url_credentials(s) => found.push(url_found(at)),
-        _ => {}
+        Yaml::Tagged(tagged) => inlined_credentials(&tagged.value, at, key, found),
+        scalar => scalar_credentials(at, key, is_literal(scalar), scalar.as_str(), found),
     }
 }
 
