@@ -54,9 +54,8 @@ pub(super) fn scalars<'a>(text: &'a str, mut scalar: impl FnMut(&str, Option<&'a
     if !text.bytes().all(|b| b == b'\n' || (b' '..=b'~').contains(&b)) {
         return None;
     }
-    let mut path = String::with_capacity(64);
-    let mut keys: Vec<&str> = Vec::new();
-    let mut blocks = vec![Block { indent: 0, sequence: false, path: 0, keys: 0, items: 0 }];
+    let mut reader = Reader { blocks: Vec::new(), keys: Vec::new(), path: String::with_capacity(64) };
+    reader.open_block(0, false)?;
     let mut open: Option<Open> = None;
     for raw in text.split('\n') {
         let content = raw.trim_start_matches(' ');
@@ -68,40 +67,110 @@ pub(super) fn scalars<'a>(text: &'a str, mut scalar: impl FnMut(&str, Option<&'a
         if let Some(node) = open.take() {
             let item = matches!(line, Line::Item(_));
             if indent > node.indent || (node.in_mapping && item && indent == node.indent) {
-                if blocks.len() == MAX_DEPTH {
-                    return None;
-                }
-                blocks.push(Block { indent, sequence: item, path: path.len(), keys: keys.len(), items: 0 });
+                reader.open_block(indent, item)?;
             } else {
-                scalar(&path, node.key, None);
+                scalar(&reader.path, node.key, None);
             }
         }
-        while blocks.last()?.indent > indent {
-            close(&mut blocks, &mut keys);
+        while reader.blocks.last()?.indent > indent {
+            reader.close_block();
         }
         open = match line {
-            Line::Item(rest) => {
-                item(indent, content.len() - rest.len(), rest, &mut blocks, &mut keys, &mut path, &mut scalar)?
-            }
+            Line::Item(rest) => reader.item(indent, content.len() - rest.len(), rest, &mut scalar)?,
             Line::Entry(key, rest) => {
-                let top = blocks.last()?;
+                let top = reader.blocks.last()?;
                 // A sequence at its mapping's own column (`key:` then `- a`) ends at the next key.
                 if top.sequence && top.indent == indent {
-                    close(&mut blocks, &mut keys);
+                    reader.close_block();
                 }
-                entry(indent, key, rest, &blocks, &mut keys, &mut path, &mut scalar)?
+                reader.entry(indent, key, rest, &mut scalar)?
             }
         };
     }
     if let Some(node) = open {
-        scalar(&path, node.key, None);
+        scalar(&reader.path, node.key, None);
     }
     Some(())
 }
 
-fn close(blocks: &mut Vec<Block>, keys: &mut Vec<&str>) {
-    if let Some(block) = blocks.pop() {
-        keys.truncate(block.keys);
+/// The blocks open at the current line, the keys of the open mappings, and the path of the node
+/// last read.
+struct Reader<'a> {
+    blocks: Vec<Block>,
+    keys: Vec<&'a str>,
+    path: String,
+}
+
+impl<'a> Reader<'a> {
+    /// Opens a block at column `indent` for the node whose path is the current one.
+    fn open_block(&mut self, indent: usize, sequence: bool) -> Option<()> {
+        if self.blocks.len() == MAX_DEPTH {
+            return None;
+        }
+        let block = Block { indent, sequence, path: self.path.len(), keys: self.keys.len(), items: 0 };
+        self.blocks.push(block);
+        Some(())
+    }
+
+    fn close_block(&mut self) {
+        if let Some(block) = self.blocks.pop() {
+            self.keys.truncate(block.keys);
+        }
+    }
+
+    /// A sequence item in the sequence at `indent`; `offset` is where `rest` starts in the line.
+    fn item(
+        &mut self,
+        indent: usize,
+        offset: usize,
+        rest: &'a str,
+        scalar: &mut impl FnMut(&str, Option<&'a str>, Option<&'a str>),
+    ) -> Option<Option<Open<'a>>> {
+        let top = self.blocks.last_mut().filter(|top| top.sequence && top.indent == indent)?;
+        self.path.truncate(top.path);
+        self.path.push('[');
+        self.path.push_str(itoa::Buffer::new().format(top.items));
+        self.path.push(']');
+        top.items += 1;
+        let value = rest.trim_start_matches(' ');
+        if value.trim_end_matches(' ').is_empty() {
+            return Some(Some(Open { indent, in_mapping: false, key: None }));
+        }
+        if let Some((key, after)) = key_of(value) {
+            // `- key: …` starts a mapping whose keys are at the column of this first one.
+            let column = indent + offset + (rest.len() - value.len());
+            self.open_block(column, false)?;
+            return self.entry(column, key, after, scalar);
+        }
+        scalar(&self.path, None, resolve(value)?);
+        Some(None)
+    }
+
+    /// A key of the mapping at `indent` and what follows its colon.
+    fn entry(
+        &mut self,
+        indent: usize,
+        key: &'a str,
+        rest: &'a str,
+        scalar: &mut impl FnMut(&str, Option<&'a str>, Option<&'a str>),
+    ) -> Option<Option<Open<'a>>> {
+        let top = self.blocks.last().filter(|top| !top.sequence && top.indent == indent)?;
+        let siblings = &self.keys[top.keys..];
+        if siblings.len() == MAX_KEYS || siblings.contains(&key) {
+            return None;
+        }
+        self.path.truncate(top.path);
+        self.keys.push(key);
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
+        let value = rest.trim_start_matches(' ');
+        if value.trim_end_matches(' ').is_empty() {
+            return Some(Some(Open { indent, in_mapping: true, key: Some(key) }));
+        }
+        scalar(&self.path, Some(key), resolve(value)?);
+        Some(None)
     }
 }
 
@@ -126,68 +195,6 @@ fn key_of(content: &str) -> Option<(&str, &str)> {
     let rest = rest.strip_prefix(':')?;
     let string = key.len() <= MAX_KEY && plain(key).is_some();
     (string && (rest.is_empty() || rest.starts_with(' '))).then_some((key, rest))
-}
-
-/// A sequence item in the sequence at `indent`; `offset` is where `rest` starts in the line.
-fn item<'a>(
-    indent: usize,
-    offset: usize,
-    rest: &'a str,
-    blocks: &mut Vec<Block>,
-    keys: &mut Vec<&'a str>,
-    path: &mut String,
-    scalar: &mut impl FnMut(&str, Option<&'a str>, Option<&'a str>),
-) -> Option<Option<Open<'a>>> {
-    let top = blocks.last_mut().filter(|top| top.sequence && top.indent == indent)?;
-    path.truncate(top.path);
-    path.push('[');
-    path.push_str(itoa::Buffer::new().format(top.items));
-    path.push(']');
-    top.items += 1;
-    let value = rest.trim_start_matches(' ');
-    if value.trim_end_matches(' ').is_empty() {
-        return Some(Some(Open { indent, in_mapping: false, key: None }));
-    }
-    if let Some((key, after)) = key_of(value) {
-        // `- key: …` starts a mapping whose keys are at the column of this first one.
-        let column = indent + offset + (rest.len() - value.len());
-        if blocks.len() == MAX_DEPTH {
-            return None;
-        }
-        blocks.push(Block { indent: column, sequence: false, path: path.len(), keys: keys.len(), items: 0 });
-        return entry(column, key, after, blocks, keys, path, scalar);
-    }
-    scalar(path, None, resolve(value)?);
-    Some(None)
-}
-
-/// A key of the mapping at `indent` and what follows its colon.
-fn entry<'a>(
-    indent: usize,
-    key: &'a str,
-    rest: &'a str,
-    blocks: &[Block],
-    keys: &mut Vec<&'a str>,
-    path: &mut String,
-    scalar: &mut impl FnMut(&str, Option<&'a str>, Option<&'a str>),
-) -> Option<Option<Open<'a>>> {
-    let top = blocks.last().filter(|top| !top.sequence && top.indent == indent)?;
-    let siblings = &keys[top.keys..];
-    if siblings.len() == MAX_KEYS || siblings.contains(&key) {
-        return None;
-    }
-    keys.push(key);
-    path.truncate(top.path);
-    if !path.is_empty() {
-        path.push('.');
-    }
-    path.push_str(key);
-    let value = rest.trim_start_matches(' ');
-    if value.trim_end_matches(' ').is_empty() {
-        return Some(Some(Open { indent, in_mapping: true, key: Some(key) }));
-    }
-    scalar(path, Some(key), resolve(value)?);
-    Some(None)
 }
 
 /// The text of the one-line scalar `value` (`Some(None)` for null and the booleans), or `None`
