@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
@@ -212,6 +213,82 @@ impl<'de, T: Read<'de>> Read<'de> for Option<T> {
             _ => T::read(reader).map(Some),
         }
     }
+}
+
+/// A value read with its text as the document has it (from its first byte to its last), for rules
+/// that look in that text for parts the value's type does not hold ([`child`]).
+pub(crate) struct Spanned<'de, T> {
+    pub(crate) value: T,
+    pub(crate) text: &'de str,
+}
+
+impl<'de, T: Read<'de>> Read<'de> for Spanned<'de, T> {
+    fn read(reader: &mut Reader<'de>) -> Result<Self> {
+        reader.peek();
+        let start = reader.pos;
+        let value = T::read(reader)?;
+        // A value starts and ends with an ASCII byte, so both ends are character boundaries.
+        match reader.text.get(start..reader.pos) {
+            Some(text) => Ok(Spanned { value, text }),
+            None => fail("a value that does not end on a character boundary", reader.pos),
+        }
+    }
+}
+
+/// Calls `each` with the key and where the value lies in `text` of every member of the JSON object
+/// `text`, in order; `None` when `text` is not a JSON object.
+pub(crate) fn members<'t>(text: &'t str, mut each: impl FnMut(Cow<'t, str>, Range<usize>)) -> Option<()> {
+    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH };
+    if reader.peek()? != b'{' {
+        return None;
+    }
+    let mut members = reader.object().ok()?;
+    while let Some(key) = members.next_key(&mut reader).ok()? {
+        each(key, skipped(&mut reader)?);
+    }
+    Some(())
+}
+
+/// The text of the member `key` of the JSON object `text` (the last one where the key repeats, as
+/// in a `Value`), or, with `in_arrays`, of the element at index `key` of the JSON array `text`;
+/// `None` when there is none, `text` is neither, or it is not JSON.
+pub(crate) fn child<'t>(text: &'t str, key: &str, in_arrays: bool) -> Option<&'t str> {
+    let mut reader = Reader { text, pos: 0, depth: MAX_DEPTH };
+    match reader.peek()? {
+        b'{' => {
+            let mut found = None;
+            members(text, |name, value| {
+                if name == key {
+                    found = Some(value);
+                }
+            })?;
+            text.get(found?)
+        }
+        b'[' if in_arrays => {
+            let wanted = key.parse::<usize>().ok()?;
+            reader.enter().ok()?;
+            let mut first = true;
+            for i in 0.. {
+                if !reader.next_entry(&mut first, b']').ok()? {
+                    break;
+                }
+                let element = skipped(&mut reader)?;
+                if i == wanted {
+                    return text.get(element);
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Where the value at the reader lies, which is checked and skipped.
+fn skipped(reader: &mut Reader) -> Option<Range<usize>> {
+    reader.peek();
+    let start = reader.pos;
+    reader.skip().ok()?;
+    Some(start..reader.pos)
 }
 
 impl<'de, T: Read<'de>> Read<'de> for Box<T> {

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
 use super::review::{REVIEW_API_VERSION, Reviewed};
-use super::{ClusterView, READ_ANNOTATIONS, RemoteUrlPolicy};
+use super::{ClusterView, READ_ANNOTATIONS, RawObject, RemoteUrlPolicy, SpecText};
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 use crate::json;
@@ -91,7 +91,7 @@ macro_rules! read_and_deserialize {
 json::read_by_serde!(Value);
 
 /// The parts of an AdmissionReview that [`handle_direct`] reads, borrowed from the body; `O` is the
-/// object ([`Decoded`], or a `Value` for kinds whose checks read it).
+/// object ([`Decoded`]).
 struct Envelope<'a, O> {
     api_version: Option<Str<'a>>,
     kind: Option<Str<'a>>,
@@ -140,22 +140,13 @@ struct Decoded<'a, S, St> {
     api_version: Option<Str<'a>>,
     kind: Option<Str<'a>>,
     metadata: Option<Metadata>,
-    spec: Option<S>,
+    /// With its text, which rules look in for fields the typed spec does not hold.
+    spec: Option<json::Spanned<'a, S>>,
     status: Option<St>,
 }
 
-impl<S, St> Default for Decoded<'_, S, St> {
-    fn default() -> Self {
-        Decoded { api_version: None, kind: None, metadata: None, spec: None, status: None }
-    }
-}
-
-read_and_deserialize!(['de, S: Deserialize<'de> + json::Read<'de>, St: Deserialize<'de> + json::Read<'de>] 'de, Decoded<'de, S, St> {
-    "apiVersion" => api_version,
-    "kind" => kind,
-    "metadata" => metadata,
-    "spec" => spec,
-    "status" => status,
+json::read_struct!(['de, S: json::Read<'de>, St: json::Read<'de>] 'de, Decoded<'de, S, St> {
+    optional { "apiVersion" => api_version, "kind" => kind, "metadata" => metadata, "spec" => spec, "status" => status }
 });
 
 type DecodedOf<'a, T> = Decoded<'a, <T as Admit>::Spec, <T as Admit>::Status>;
@@ -559,54 +550,25 @@ fn handle_kind<T: DirectKind>(
     policy: &RemoteUrlPolicy,
     cluster: &dyn ClusterView,
 ) -> Option<Reviewed> {
-    with_decoded_review::<T, _>(body, |request, raw| answer::<T>(request, raw, kind, mode, policy, cluster))
+    answer::<T>(decoded_review::<T>(body)?, kind, mode, policy, cluster)
 }
 
-/// Calls `then` with the request of the `admission.k8s.io/v1` review in `body`, its object decoded
-/// in the same pass, or, for kinds whose checks read the raw JSON, read as a `Value` and decoded
-/// from it (the `Value` is passed along).
-fn with_decoded_review<T: DirectKind, R>(
-    body: &str,
-    then: impl FnOnce(EnvelopeRequest<'_, DecodedOf<'_, T>>, Option<&Value>) -> Option<R>,
-) -> Option<R> {
-    fn request_of<O>(review: Envelope<'_, O>) -> Option<EnvelopeRequest<'_, O>> {
-        let is_v1 = review.api_version.as_deref() == Some(REVIEW_API_VERSION)
-            && review.kind.as_deref() == Some("AdmissionReview");
-        is_v1.then_some(review.request).flatten()
-    }
-    if !T::READS_RAW {
-        return then(request_of(json::read_str(body).ok()?)?, None);
-    }
-    let mut request = request_of(json::read_str::<Envelope<Value>>(body).ok()?)?;
-    let raw = request.object.take();
-    let object = match &raw {
-        Some(object) => Some(Box::new(DecodedOf::<T>::deserialize(&**object).ok()?)),
-        None => None,
-    };
-    let request = EnvelopeRequest {
-        uid: request.uid,
-        operation: request.operation,
-        kind: request.kind,
-        namespace: request.namespace,
-        name: request.name,
-        sub_resource: request.sub_resource,
-        object,
-        old_object: request.old_object,
-    };
-    then(request, raw.as_deref())
+/// The request of the `admission.k8s.io/v1` review in `body`, its object decoded in the same pass.
+fn decoded_review<T: DirectKind>(body: &str) -> Option<EnvelopeRequest<'_, DecodedOf<'_, T>>> {
+    let review: Envelope<DecodedOf<T>> = json::read_str(body).ok()?;
+    let is_v1 =
+        review.api_version.as_deref() == Some(REVIEW_API_VERSION) && review.kind.as_deref() == Some("AdmissionReview");
+    is_v1.then_some(review.request).flatten()
 }
 
 /// The typed object of the review in `body`, decoded the way the direct path decodes it.
 pub(crate) fn decode_object<T: DirectKind>(body: &[u8]) -> Option<T> {
-    with_decoded_review::<T, _>(std::str::from_utf8(body).ok()?, |request, _| {
-        let object = *request.object?;
-        Some(T::from_parts(object.metadata?.into(), object.spec?, object.status))
-    })
+    let object = *decoded_review::<T>(std::str::from_utf8(body).ok()?)?.object?;
+    Some(T::from_parts(object.metadata?.into(), object.spec?.value, object.status))
 }
 
 fn answer<T: DirectKind>(
     request: EnvelopeRequest<'_, DecodedOf<'_, T>>,
-    raw: Option<&Value>,
     kind: AdmissionKind,
     mode: Mode,
     policy: &RemoteUrlPolicy,
@@ -642,13 +604,14 @@ fn answer<T: DirectKind>(
     let name = CompactString::from(
         metadata.name.as_deref().filter(|n| !n.is_empty()).or(request.name.as_deref()).unwrap_or_default(),
     );
-    let typed = T::from_parts(metadata, spec, object.status);
+    let spec_text = SpecText::new(spec.text);
+    let typed = T::from_parts(metadata, spec.value, object.status);
     let direct = DirectRequest {
         operation,
         namespace: &namespace,
         name: &name,
         object: &typed,
-        raw,
+        raw: Some(RawObject::Spec(&spec_text)),
         has_old_object: request.old_object.is_some(),
     };
     let decision = decide_direct(mode, direct, policy, cluster)?;
@@ -1090,6 +1053,48 @@ mod tests {
         let without = text.replacen(key, r#""renamed":"#, 1);
         assert_ne!(answer(garbage_last.as_bytes()), as_is, "the last repeat counts");
         assert_ne!(answer(without.as_bytes()), as_is, "the annotation changes the answer");
+    }
+
+    #[test]
+    fn legacy_fields_are_found_in_the_spec_text_as_in_a_value() {
+        let text = compact_fixture("virtualmcpservers/create-valid.request.json");
+        let policy = RemoteUrlPolicy::default();
+        let rules = |body: &[u8]| -> Vec<String> {
+            let reviewed = handle_direct(body, AdmissionKind::VirtualMCPServer, Mode::Validate, &policy, &NoCluster)
+                .expect("answered directly");
+            let answer: Value = serde_json::from_slice(&encode(&reviewed)).expect("json");
+            let mut said: Vec<String> = answer["response"]["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(answer["response"]["status"]["message"].as_str().map(|_| &answer["response"]["status"]))
+                .map(Value::to_string)
+                .collect();
+            said.sort();
+            said
+        };
+        let plain = rules(text.as_bytes());
+        let replace = |from: &str, to: &str| {
+            assert!(text.contains(from), "{from}");
+            text.replacen(from, to, 1)
+        };
+        let oidc = r#""incomingAuth":{"#;
+        let backend = r#""github":{"#;
+        let cases = [
+            ("token cache", replace(r#""spec":{"#, r#""spec":{"tokenCache":{},"#), true),
+            ("escaped key", replace(r#""spec":{"#, r#""spec":{"t\u006fkenCache":null,"#), true),
+            ("in an earlier repeat of spec", replace(r#""spec":{"#, r#""spec":{"tokenCache":{}},"spec":{"#), false),
+            ("in the last repeat of spec", replace(r#""spec":{"#, r#""spec":{},"spec":{"tokenCache":1,"#), true),
+            ("nested, not at the top", replace(r#""config":{"#, r#""config":{"tokenCache":{},"#), false),
+            ("a moved field at the top", replace(r#""spec":{"#, r#""spec":{ "operational" : {} ,"#), true),
+            ("inline oidcConfig", replace(oidc, &format!(r#"{oidc}"oidcConfig":{{"issuer":"x"}},"#)), true),
+            ("backend serviceAccount", replace(backend, &format!(r#"{backend}"serviceAccount":{{}},"#)), true),
+            ("the word in a value", replace(r#""replicas":2"#, r#""replicas":2,"x":"tokenCache""#), false),
+        ];
+        for (label, body, changes) in cases {
+            assert_same(label, body.as_bytes());
+            assert_eq!(rules(body.as_bytes()) != plain, changes, "{label}");
+        }
     }
 
     #[test]

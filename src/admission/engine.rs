@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 
 use super::finding::{Finding, Findings, Reason, Severity};
 use super::path::{field, lookup};
-use super::{Check, ClusterView, Context, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver};
+use super::{
+    Check, ClusterView, Context, RawObject, RemoteUrlPolicy, mcpgroup, mcpregistry, mcpserverentry, virtualmcpserver,
+};
 use crate::api::v1beta1::{
     MCPGroup, MCPGroupSpec, MCPGroupStatus, MCPRegistry, MCPRegistrySpec, MCPRegistryStatus, MCPServerEntry,
     MCPServerEntrySpec, MCPServerEntryStatus, VirtualMCPServer, VirtualMCPServerSpec, VirtualMCPServerStatus,
@@ -127,8 +129,8 @@ pub struct DirectRequest<'a, T> {
     pub name: &'a str,
     /// Borrowed: the decoded object is large, and the checks only read it.
     pub object: &'a T,
-    /// The object as JSON, for kinds whose checks read it ([`Admit::READS_RAW`]).
-    pub raw: Option<&'a Value>,
+    /// The object as the request carried it ([`Context::raw`]).
+    pub raw: Option<RawObject<'a>>,
     /// Whether an `oldObject` came with the request (ratcheting compares against it).
     pub has_old_object: bool,
 }
@@ -137,8 +139,6 @@ pub struct DirectRequest<'a, T> {
 pub trait Admit: DeserializeOwned + ResourceExt + 'static {
     type Spec: DeserializeOwned;
     type Status: DeserializeOwned;
-    /// Whether the checks read [`Context::raw`]; only then is the object also parsed as a `Value`.
-    const READS_RAW: bool = false;
     /// The object from the parts its derived `Deserialize` reads.
     fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self;
     fn checks() -> &'static [Check<Self>];
@@ -180,7 +180,6 @@ impl Admit for MCPGroup {
 impl Admit for VirtualMCPServer {
     type Spec = VirtualMCPServerSpec;
     type Status = VirtualMCPServerStatus;
-    const READS_RAW: bool = true;
     fn from_parts(metadata: ObjectMeta, spec: Self::Spec, status: Option<Self::Status>) -> Self {
         VirtualMCPServer { metadata, spec, status }
     }
@@ -293,6 +292,7 @@ fn context<'a>(
     annotations: Option<&'a BTreeMap<String, String>>,
     raw: Option<&'a Value>,
 ) -> Context<'a> {
+    let raw = raw.map(RawObject::Value);
     Context {
         operation: request.operation,
         namespace: request.namespace,

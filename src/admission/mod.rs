@@ -90,9 +90,67 @@ pub struct Context<'a> {
     /// `metadata.annotations` of the object (the conversion annotation tells what `v1alpha1` said).
     /// On the direct path only those listed in `READ_ANNOTATIONS` are kept.
     pub annotations: Option<&'a std::collections::BTreeMap<String, String>>,
-    /// The object as JSON, for values the typed model drops (legacy shapes that conversion carries
-    /// over unchanged); `None` where no JSON is at hand.
-    pub raw: Option<&'a serde_json::Value>,
+    /// The object as the request carried it, for values the typed model drops (legacy shapes that
+    /// conversion carries over unchanged); `None` where no JSON is at hand.
+    pub raw: Option<RawObject<'a>>,
+}
+
+/// The object as the request carried it.
+#[derive(Clone, Copy, Debug)]
+pub enum RawObject<'a> {
+    /// The whole object, parsed.
+    Value(&'a serde_json::Value),
+    /// The JSON text of the object's `spec`: the direct path reads no `Value`, and keeps only the
+    /// part the rules look in.
+    Spec(&'a SpecText<'a>),
+}
+
+impl RawObject<'_> {
+    /// Whether the object has a value (`null` included) at `path` (in the style of
+    /// [`path::field`]). Only paths under `spec` can be found in [`RawObject::Spec`].
+    pub fn has(self, path: &str) -> bool {
+        match self {
+            RawObject::Value(root) => path::lookup(root, path).is_some(),
+            RawObject::Spec(spec) => match path.strip_prefix("spec") {
+                Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => spec.has(rest),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// The JSON text of an object's `spec`, already checked as JSON. Its members are listed on the
+/// first lookup, so that the lookups of a review scan the whole spec once, and only where a rule
+/// looks.
+#[derive(Debug)]
+pub struct SpecText<'a> {
+    text: &'a str,
+    /// Each member's key and where its value lies in `text` (positions rather than slices keep
+    /// `SpecText` covariant, so a `Context` borrowing it can be shortened).
+    members: std::cell::OnceCell<Vec<(compact_str::CompactString, std::ops::Range<usize>)>>,
+}
+
+impl<'a> SpecText<'a> {
+    pub fn new(text: &'a str) -> Self {
+        SpecText { text, members: std::cell::OnceCell::new() }
+    }
+
+    /// Whether the spec has a value at `path`, relative to the spec (`""`, `.a.b`, `[k][0]`).
+    fn has(&self, path: &str) -> bool {
+        let steps = path::segments(path);
+        let Some((first, rest)) = steps.split_first() else { return true };
+        // A spec is an object: a name and a bracketed key both name a member.
+        let (path::Segment::Name(name) | path::Segment::Bracket(name)) = *first;
+        let members = self.members.get_or_init(|| {
+            let mut members = Vec::new();
+            crate::json::members(self.text, |key, at| members.push((key.into(), at)));
+            members
+        });
+        // The last of a repeated key counts, as in a `Value`.
+        let member = members.iter().rev().find(|(key, _)| key == name);
+        let value = member.and_then(|(_, at)| self.text.get(at.clone()));
+        value.is_some_and(|value| path::follow_text(value, rest).is_some())
+    }
 }
 
 /// One named check of a kind: `(id, function)`. The id names the check in a denial if it panics.

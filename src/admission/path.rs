@@ -29,12 +29,12 @@ fn joined(parent: &str, open: &str, part: &str, close: &str) -> String {
     path
 }
 
-enum Segment<'a> {
+pub(crate) enum Segment<'a> {
     Name(&'a str),
     Bracket(&'a str),
 }
 
-fn segments(path: &str) -> Vec<Segment<'_>> {
+pub(crate) fn segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut rest = path;
     while !rest.is_empty() {
@@ -62,6 +62,15 @@ pub fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
     })
 }
 
+/// [`lookup`] in the JSON text of a value (a repeated key counts by its last value, as in a
+/// `Value`): the text of the value the `steps` of a path lead to, or `None` when any is absent.
+pub(crate) fn follow_text<'t>(root: &'t str, steps: &[Segment]) -> Option<&'t str> {
+    steps.iter().try_fold(root, |node, segment| match *segment {
+        Segment::Name(name) => crate::json::child(node, name, false),
+        Segment::Bracket(k) => crate::json::child(node, k, true),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +95,82 @@ mod tests {
         assert_eq!(lookup(&doc, "spec.list[5].name"), None);
         assert_eq!(lookup(&doc, "spec.missing.deeper"), None);
         assert_eq!(lookup(&doc, "spec"), doc.get("spec"));
+    }
+
+    /// `follow_text`'s answer read as a `Value`, next to `lookup`'s in the `Value` of the text.
+    fn both_ways(text: &str, path: &str) -> (Option<Value>, Option<Value>) {
+        let from_text =
+            follow_text(text, &segments(path)).map(|found| serde_json::from_str(found).expect("a whole value"));
+        let value: Value = serde_json::from_str(text).expect("json");
+        (from_text, lookup(&value, path).cloned())
+    }
+
+    #[test]
+    fn text_lookup_finds_what_value_lookup_finds() {
+        let cases = [
+            (r#"{"spec":{"list":[{"name":"a"},{"name":"b"}],"map":{"x.y":1}}}"#, "spec.list[1].name"),
+            (r#"{"spec":{"list":[{"name":"a"},{"name":"b"}],"map":{"x.y":1}}}"#, "spec.map[x.y]"),
+            (r#"{"spec":{"list":[{"name":"a"}]}}"#, "spec.list[5].name"),
+            (r#"{"spec":{"list":[{"name":"a"}]}}"#, "spec.list.0"),
+            (r#"{"spec":{"list":[{"name":"a"}]}}"#, "spec.missing.deeper"),
+            (r#"{"spec":{"list":[{"name":"a"}]}}"#, ""),
+            (r#"{ "a" : [ 1 , { "b" : null } ] , "c" : "d" }"#, "a[1].b"),
+            ("{\n  \"a\": {\n    \"b\": [true, false]\n  }\n}", "a.b[1]"),
+            (r#"{"a":{"b":1},"a":{"c":2}}"#, "a.b"),
+            (r#"{"a":{"b":1},"a":{"c":2}}"#, "a.c"),
+            (r#"{"a":1,"a":null}"#, "a"),
+            (r#"{"\u0061":{"b\n":"x"}}"#, "a[b\n]"),
+            (r#"{"a":"{\"b\":1}"}"#, "a.b"),
+            (r#"{"a":{"b":1}}"#, "a.b.c"),
+            (r#"[{"a":1}]"#, "[0].a"),
+            (r#"[{"a":1}]"#, "[x].a"),
+            (r#""text""#, "a"),
+            ("7", "[0]"),
+        ];
+        for (text, path) in cases {
+            let (from_text, from_value) = both_ways(text, path);
+            assert_eq!(from_text, from_value, "{text} at {path:?}");
+        }
+    }
+
+    #[test]
+    fn the_spec_text_answers_for_paths_under_spec() {
+        use crate::admission::{RawObject, SpecText};
+        let object = json!({"metadata": {"name": "n"}, "spec": {"a": {"b": null}, "list": [1]}});
+        let text = serde_json::to_string(&object["spec"]).expect("json");
+        let spec = SpecText::new(&text);
+        for path in ["spec", "spec.a", "spec.a.b", "spec.list[0]", "spec.list[1]", "spec.b", "spec.a.c"] {
+            assert_eq!(RawObject::Spec(&spec).has(path), RawObject::Value(&object).has(path), "{path}");
+        }
+        assert!(RawObject::Value(&object).has("metadata.name"));
+        assert!(!RawObject::Spec(&spec).has("metadata.name"), "only the spec is at hand");
+        assert!(!RawObject::Spec(&spec).has("speca"));
+    }
+
+    /// Documents whose keys are few, so that generated paths often lead somewhere.
+    fn documents() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::from), (0u32..9).prop_map(Value::from)];
+        leaf.prop_recursive(4, 40, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[abc]", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_lookup_agrees_with_value_lookup(
+            doc in documents(),
+            steps in proptest::collection::vec(proptest::sample::select(vec![".a", ".b", "[c]", "[0]", "[1]", ".0"]), 0..4),
+            pretty in proptest::bool::ANY,
+        ) {
+            let text = if pretty { serde_json::to_string_pretty(&doc) } else { serde_json::to_string(&doc) }.expect("json");
+            let path: String = steps.concat();
+            let (from_text, from_value) = both_ways(&text, &path);
+            proptest::prop_assert_eq!(from_text, from_value, "{} at {}", text, path);
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::api::v1beta1::virtualmcpserver::{
 };
 
 use super::legacy::ConversionRecord;
-use super::{check_reference, check_secret_ref, missing, raw_at};
+use super::{check_reference, check_secret_ref, missing, raw_has};
 
 const INCOMING: &str = "spec.incomingAuth";
 const OUTGOING: &str = "spec.outgoingAuth";
@@ -88,7 +88,7 @@ pub(super) fn check_incoming(spec: &VirtualMCPServerSpec, ctx: &Context, out: &m
         ),
     }
     let inline_oidc = field(INCOMING, "oidcConfig");
-    if raw_at(ctx, &inline_oidc).is_some() {
+    if raw_has(ctx, &inline_oidc) {
         out.deny(
             "vmcp.incoming.removed",
             inline_oidc,
@@ -221,7 +221,7 @@ fn check_backend(auth: &BackendAuth, path: &str, ctx: &Context, out: &mut Findin
         check_reference(name, namespace, &ref_path, "MCPExternalAuthConfig", RULE, ctx, out);
     }
     let service_account = field(path, "serviceAccount");
-    if raw_at(ctx, &service_account).is_some() {
+    if raw_has(ctx, &service_account) {
         out.deny(
             RULE,
             service_account,

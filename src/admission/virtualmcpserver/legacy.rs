@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::raw_has;
 use crate::admission::Context;
 use crate::admission::finding::Findings;
+use crate::admission::path::field;
 use crate::api::v1beta1::VirtualMCPServerSpec;
 
 /// Annotation in which conversion keeps, as compact JSON, what the `v1alpha1` object expressed
@@ -69,9 +71,8 @@ impl ConversionRecord {
 /// `spec.config` fields.
 pub(super) fn check_legacy_fields(spec: &VirtualMCPServerSpec, ctx: &Context, out: &mut Findings) {
     let record = ConversionRecord::from_annotations(ctx.annotations);
-    let raw_spec = ctx.raw.and_then(|raw| raw.get("spec"));
-    let legacy = |name: &str| record.spec.get(name).or_else(|| raw_spec.and_then(|s| s.get(name)));
-    if legacy(TOKEN_CACHE).is_some() {
+    let legacy = |name: &str| record.spec.contains_key(name) || raw_has(ctx, &field("spec", name));
+    if legacy(TOKEN_CACHE) {
         out.warn(
             "vmcp.token-cache",
             "spec.tokenCache",
@@ -80,7 +81,7 @@ pub(super) fn check_legacy_fields(spec: &VirtualMCPServerSpec, ctx: &Context, ou
     }
     let config = spec.config.as_ref();
     for name in MOVED_TO_CONFIG {
-        if legacy(name).is_none() {
+        if !legacy(name) {
             continue;
         }
         let in_config = config.is_some_and(|c| match name {

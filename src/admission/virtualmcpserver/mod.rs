@@ -13,7 +13,6 @@ mod config;
 pub mod legacy;
 
 use k8s_openapi::api::core::v1::PodTemplateSpec;
-use serde_json::Value;
 
 use super::engine::{Defaults, decode_with_path, redact_values};
 use super::finding::{Finding, Findings, Reason};
@@ -144,9 +143,10 @@ pub(crate) fn check_secret_ref(secret: &SecretKeyRef, path: &str, ctx: &Context,
     check_namespace(secret.namespace.as_deref(), path, "Secret", ctx, out);
 }
 
-/// The value at `path` of the raw object, for fields the typed model does not hold.
-pub(crate) fn raw_at<'a>(ctx: &Context<'a>, path: &str) -> Option<&'a Value> {
-    ctx.raw.and_then(|raw| super::path::lookup(raw, path))
+/// Whether the object as the request carried it has a value at `path`, for fields the typed model
+/// does not hold.
+pub(crate) fn raw_has(ctx: &Context, path: &str) -> bool {
+    ctx.raw.is_some_and(|raw| raw.has(path))
 }
 
 fn check_passthrough_headers(spec: &VirtualMCPServerSpec, out: &mut Findings) {
