@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec, Volume, VolumeMount};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -37,17 +36,7 @@ pub const CHECKS: &[Check<MCPRegistry>] = &[
     ("registry.config", |r, _, out| config::check_config(&r.spec, out)),
     ("registry.pgpass", |r, _, out| check_pgpass(&r.spec, out)),
     ("registry.pull-secrets", |r, _, out| check_pull_secrets(&r.spec, out)),
-    ("registry.pod-template", |r, _, out| {
-        if let Some(template) = &r.spec.pod_template_spec {
-            decode::<PodTemplateSpec>(
-                template,
-                "spec.podTemplateSpec",
-                "registry.pod-template",
-                "PodTemplateSpec",
-                out,
-            );
-        }
-    }),
+    // The pod template is decoded once, for its own check and for the volume checks that read it.
     ("registry.volumes", |r, _, out| check_volumes(&r.spec, out)),
 ];
 
@@ -107,20 +96,22 @@ fn decode<T: DeserializeOwned>(
     }
 }
 
-/// Volumes and init containers of the template's pod spec.
-fn template_pod(spec: &MCPRegistrySpec) -> Option<PodSpec> {
-    PodTemplateSpec::deserialize(spec.pod_template_spec.as_ref()?).ok()?.spec
-}
-
 /// Who declared a volume when it was not the user: the operator.
 const OPERATOR: &str = "operator";
 const PGPASS_REF: &str = "spec.pgpassSecretRef";
 const CONFIG_MOUNT_OWNER: &str = "the operator's config mount";
 const PGPASS_MOUNT_OWNER: &str = "the operator's pgpass mount";
 
+/// The pod template must decode (`registry.pod-template`); then the volumes of `spec.volumes`, of the
+/// template's pod spec and the operator's own must not collide, and every mount must name one
+/// (`registry.volumes`, `registry.reserved`).
 fn check_volumes(spec: &MCPRegistrySpec, out: &mut Findings) {
     let pgpass = spec.pgpass_secret_ref.is_some();
-    let pod = template_pod(spec);
+    let template = spec.pod_template_spec.as_ref().and_then(|template| {
+        let what = "PodTemplateSpec";
+        decode::<PodTemplateSpec>(template, "spec.podTemplateSpec", "registry.pod-template", what, out)
+    });
+    let pod = template.and_then(|template| template.spec);
     let operator_volumes = [CONFIG_VOLUME]
         .into_iter()
         .chain(pgpass.then_some([PGPASS_SECRET_VOLUME, PGPASS_VOLUME]).into_iter().flatten());

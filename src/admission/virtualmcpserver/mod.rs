@@ -14,7 +14,7 @@ pub mod legacy;
 
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 
-use super::engine::{Defaults, decode_with_path, redact_values};
+use super::engine::{Defaults, decode_problem, decode_with_path};
 use super::finding::{Finding, Findings, Reason};
 use super::path::{field, index};
 use super::refs::{REF_NAME, check_key, check_name, check_namespace, dns1035_label_problem};
@@ -187,15 +187,10 @@ fn check_pod_template(spec: &VirtualMCPServerSpec, out: &mut Findings) {
     let template = match decode_with_path::<PodTemplateSpec>(raw) {
         Ok(template) => template,
         Err(err) => {
-            let inner = err.path().to_string();
-            let at = if inner == "." { base.to_string() } else { format!("{base}.{inner}") };
-            let problem = redact_values(&err.inner().to_string());
-            out.deny(
-                "vmcp.pod-template",
-                base,
-                Reason::Invalid,
-                format!("does not decode as a PodTemplateSpec: {at}: {problem}"),
-            );
+            // Denied at the template; the message names where in it decoding failed.
+            let (at, _, problem) = decode_problem(base, &err);
+            let message = format!("does not decode as a PodTemplateSpec: {at}: {problem}");
+            out.deny("vmcp.pod-template", base, Reason::Invalid, message);
             return;
         }
     };
