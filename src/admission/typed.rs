@@ -1,8 +1,7 @@
 //! How the direct path ([`direct`](super::direct)) decodes each kind's `spec` and `status`: the
 //! specs of MCPServerEntry (the kind of nearly every review), MCPGroup and MCPRegistry by readers of
-//! their own ([`json::Read`]), the statuses (rare in a review) and VirtualMCPServer's spec (whose
-//! checks read the object's raw JSON, so the direct path reads it as a `Value` first) through
-//! `Deserialize`.
+//! their own ([`json::Read`]), the statuses (rare in a review) and VirtualMCPServer's spec (some
+//! seventy types) through `Deserialize`, straight from the body as well.
 //!
 //! A reader here gives exactly the value the type's derived `Deserialize` gives for the same object
 //! read as a `serde_json::Value` (what the `Value`-based path decodes), or fails and leaves the review
@@ -188,6 +187,35 @@ mod tests {
         for case in [r#"{"description":"d","other":[1]}"#, r#"{"description":null}"#, r#"{"description":1}"#, "{}"] {
             reads_as_deserialize::<MCPGroupSpec>(case);
         }
+    }
+
+    #[test]
+    fn virtualmcpserver_specs_read_as_from_a_value() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("webhooks/admission/virtualmcpservers");
+        let mut specs = Vec::new();
+        for entry in std::fs::read_dir(folder).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            if path.to_string_lossy().ends_with(".request.json") {
+                let review: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+                for object in ["object", "oldObject"] {
+                    if let Some(spec) = review["request"][object].get("spec") {
+                        specs.push(spec.to_string());
+                    }
+                }
+            }
+        }
+        assert!(specs.len() >= 6, "fixtures missing");
+        specs.extend([
+            // Unknown members of spec.config are kept (flattened), numbers and escapes included.
+            r#"{"config":{"x":1.5,"y":[1,-2,3e2],"z":"\u00e9\n","groupRef":"g"},"replicas":3}"#.to_string(),
+            r#"{"config":{"x":1,"x":2}}"#.to_string(),
+            r#"{"incomingAuth":{"type":"oidc","oidcConfig":{"issuer":"x"}},"tokenCache":{"a":null}}"#.to_string(),
+        ]);
+        for spec in &specs {
+            assert!(reads_as_deserialize::<VirtualMCPServerSpec>(spec), "not read: {spec}");
+        }
+        // serde's derived readers refuse a repeated member; the review then goes to the other path.
+        assert!(!reads_as_deserialize::<VirtualMCPServerSpec>(r#"{"replicas":1,"replicas":2}"#));
     }
 
     /// A spec-like value: the known keys with values of the right and the wrong types, unknown
