@@ -104,13 +104,14 @@ fn rules_for<T: Admit>(c: &mut Criterion, label: &str, name: &str, policy: &Remo
     let review: Value = serde_json::from_slice(&fixture(name)).expect("json");
     let raw = review["request"]["object"].clone();
     let spec_text = serde_json::to_string(&raw["spec"]).expect("spec text");
+    let noted = SpecText::noted_members(&spec_text);
     let object: T = serde_json::from_value(raw).expect("typed");
     let cluster: &dyn ClusterView = &NoCluster;
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
     c.bench_function(&format!("rules/validate+default/{label}"), |b| {
         b.iter(|| {
-            let spec = SpecText::new(&spec_text);
+            let spec = SpecText::new(&spec_text, noted.clone());
             let ctx = Context {
                 operation: Operation::Create,
                 namespace: &namespace,

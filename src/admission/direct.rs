@@ -604,7 +604,7 @@ fn answer<T: DirectKind>(
     let name = CompactString::from(
         metadata.name.as_deref().filter(|n| !n.is_empty()).or(request.name.as_deref()).unwrap_or_default(),
     );
-    let spec_text = SpecText::new(spec.text);
+    let spec_text = SpecText::new(spec.text, spec.members);
     let typed = T::from_parts(metadata, spec.value, object.status);
     let direct = DirectRequest {
         operation,

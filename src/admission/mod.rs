@@ -23,6 +23,11 @@ pub use engine::{AdmissionKind, Decision, Operation, Request, decide};
 pub use finding::{Finding, Findings, Reason, Severity};
 pub use remote_url::RemoteUrlPolicy;
 
+use std::cell::OnceCell;
+use std::ops::Range;
+
+use compact_str::CompactString;
+
 /// What the engine knows about the cluster, read from the controllers' informer caches.
 ///
 /// Referential checks only ever warn, and are skipped when no cache is available, so admission
@@ -119,34 +124,50 @@ impl RawObject<'_> {
     }
 }
 
-/// The JSON text of an object's `spec`, already checked as JSON. Its members are listed on the
-/// first lookup, so that the lookups of a review scan the whole spec once, and only where a rule
-/// looks.
+/// The JSON text of an object's `spec`, already checked as JSON, and where its members are. Those
+/// are noted as the direct path reads the spec (through serde); otherwise the text is scanned for
+/// them on the first lookup.
 #[derive(Debug)]
 pub struct SpecText<'a> {
     text: &'a str,
+    /// Where each member's key starts and where its value lies, as noted while reading.
+    noted: Option<Vec<(usize, Range<usize>)>>,
     /// Each member's key and where its value lies in `text` (positions rather than slices keep
-    /// `SpecText` covariant, so a `Context` borrowing it can be shortened).
-    members: std::cell::OnceCell<Vec<(compact_str::CompactString, std::ops::Range<usize>)>>,
+    /// `SpecText` covariant, so a `Context` borrowing it can be shortened); `None` when the spec is
+    /// not an object.
+    members: OnceCell<Option<Vec<(CompactString, Range<usize>)>>>,
 }
 
 impl<'a> SpecText<'a> {
-    pub fn new(text: &'a str) -> Self {
-        SpecText { text, members: std::cell::OnceCell::new() }
+    /// The spec's text, and where its members are if that was noted while reading it.
+    pub fn new(text: &'a str, noted: Option<Vec<(usize, Range<usize>)>>) -> Self {
+        SpecText { text, noted, members: OnceCell::new() }
+    }
+
+    /// Where the members of the JSON object `text` are, noted as the direct path notes them while
+    /// it reads a spec (for benchmarks and tests of the rules alone); `None` when `text` is not a
+    /// JSON object.
+    pub fn noted_members(text: &str) -> Option<Vec<(usize, Range<usize>)>> {
+        crate::json::read_str::<crate::json::Spanned<serde_json::Value>>(text).ok()?.members
     }
 
     /// Whether the spec has a value at `path`, relative to the spec (`""`, `.a.b`, `[k][0]`).
     fn has(&self, path: &str) -> bool {
         let steps = path::segments(path);
         let Some((first, rest)) = steps.split_first() else { return true };
-        // A spec is an object: a name and a bracketed key both name a member.
-        let (path::Segment::Name(name) | path::Segment::Bracket(name)) = *first;
-        let members = self.members.get_or_init(|| {
-            let mut members = Vec::new();
-            crate::json::members(self.text, |key, at| members.push((key.into(), at)));
-            members
+        let members = self.members.get_or_init(|| match &self.noted {
+            Some(noted) => {
+                noted.iter().map(|(key, at)| Some((crate::json::key_at(self.text, *key)?.into(), at.clone()))).collect()
+            }
+            None => {
+                let mut members = Vec::new();
+                crate::json::members(self.text, |key, at| members.push((key.into(), at))).map(|()| members)
+            }
         });
-        // The last of a repeated key counts, as in a `Value`.
+        let Some(members) = members else { return path::follow_text(self.text, &steps).is_some() };
+        // In an object a name and a bracketed key both name a member; the last of a repeated key
+        // counts, as in a `Value`.
+        let (path::Segment::Name(name) | path::Segment::Bracket(name)) = *first;
         let member = members.iter().rev().find(|(key, _)| key == name);
         let value = member.and_then(|(_, at)| self.text.get(at.clone()));
         value.is_some_and(|value| path::follow_text(value, rest).is_some())

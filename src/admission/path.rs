@@ -138,10 +138,28 @@ mod tests {
         use crate::admission::{RawObject, SpecText};
         let object = json!({"metadata": {"name": "n"}, "spec": {"a": {"b": null}, "list": [1]}});
         let text = serde_json::to_string(&object["spec"]).expect("json");
-        let spec = SpecText::new(&text);
+        let spec = SpecText::new(&text, None);
         for path in ["spec", "spec.a", "spec.a.b", "spec.list[0]", "spec.list[1]", "spec.b", "spec.a.c"] {
             assert_eq!(RawObject::Spec(&spec).has(path), RawObject::Value(&object).has(path), "{path}");
         }
+        // Names that appear only as values, keys written with escapes, and text with escapes elsewhere.
+        let object = json!({"spec": {"a": "tokenCache", "b\"c": {"d": [{"e": 1}]}, "f": "x\\y"}});
+        let escaped = r#"{"a":"tokenCache","b\"c":{"\u0064":[{"e":1}]},"f":"x\\y","\u0074okenCache":null}"#;
+        let value: Value = serde_json::from_str(escaped).expect("json");
+        let written = json!({"spec": value});
+        let paths = ["spec.tokenCache", "spec.a", "spec[b\"c].d[0].e", "spec[b\"c].d", "spec.f", "spec.x", "spec.d"];
+        for (text, object) in
+            [(serde_json::to_string(&object["spec"]).expect("json"), &object), (escaped.into(), &written)]
+        {
+            let scanned = SpecText::new(&text, None);
+            let noted = SpecText::new(&text, SpecText::noted_members(&text));
+            for (spec, path) in [&scanned, &noted].into_iter().flat_map(|spec| paths.map(|path| (spec, path))) {
+                assert_eq!(RawObject::Spec(spec).has(path), RawObject::Value(object).has(path), "{text} at {path}");
+            }
+        }
+        let object = json!({"metadata": {"name": "n"}, "spec": {}});
+        let text = "{}".to_string();
+        let spec = SpecText::new(&text, None);
         assert!(RawObject::Value(&object).has("metadata.name"));
         assert!(!RawObject::Spec(&spec).has("metadata.name"), "only the spec is at hand");
         assert!(!RawObject::Spec(&spec).has("speca"));
@@ -161,6 +179,28 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn spec_text_lookups_agree_with_value_lookups(
+            doc in documents(),
+            steps in proptest::collection::vec(proptest::sample::select(vec![".a", ".b", "[c]", "[0]", ".0"]), 0..4),
+            escape in proptest::bool::ANY,
+        ) {
+            use crate::admission::{RawObject, SpecText};
+            let mut text = serde_json::to_string(&doc).expect("json");
+            if escape {
+                // The same document with the key `a` written as `\u0061`.
+                text = text.replace(r#""a":"#, r#""\u0061":"#);
+            }
+            let path = format!("spec{}", steps.concat());
+            let object = serde_json::json!({"spec": doc});
+            let from_value = RawObject::Value(&object).has(&path);
+            let noted = SpecText::noted_members(&text);
+            proptest::prop_assert_eq!(noted.is_some(), object["spec"].is_object());
+            for spec in [SpecText::new(&text, None), SpecText::new(&text, noted)] {
+                proptest::prop_assert_eq!(RawObject::Spec(&spec).has(&path), from_value, "{} at {}", text, path);
+            }
+        }
+
         #[test]
         fn text_lookup_agrees_with_value_lookup(
             doc in documents(),
