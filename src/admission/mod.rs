@@ -124,6 +124,9 @@ impl RawObject<'_> {
     }
 }
 
+/// A member of a spec: its key and where its value lies in the spec's text.
+type Member = (CompactString, Range<usize>);
+
 /// The JSON text of an object's `spec`, already checked as JSON, and where its members are. Those
 /// are noted as the direct path reads the spec (through serde); otherwise the text is scanned for
 /// them on the first lookup.
@@ -135,7 +138,7 @@ pub struct SpecText<'a> {
     /// Each member's key and where its value lies in `text` (positions rather than slices keep
     /// `SpecText` covariant, so a `Context` borrowing it can be shortened); `None` when the spec is
     /// not an object.
-    members: OnceCell<Option<Vec<(CompactString, Range<usize>)>>>,
+    members: OnceCell<Option<Vec<Member>>>,
 }
 
 impl<'a> SpecText<'a> {
