@@ -8,21 +8,20 @@
 //!
 //! Accepting exactly what `Value` accepts: the [`json`] reader accepts only documents a `Value`
 //! parse accepts, and every member this path does not keep (unread review fields, `oldObject`,
-//! `ownerReferences`, unknown keys of the review, the object and its metadata) is skipped by it as
-//! [`Checked`], as strictly as it reads; `labels` and `managedFields` are checked by it at byte
+//! `ownerReferences`, unknown keys of the review, the object and its metadata) is skipped by it
+//! ([`json::Reader::skip`]) as strictly as it reads; `labels` and `managedFields` are checked by it at byte
 //! level as k8s-openapi reads them ([`ByteShape`]). Duplicate keys keep the last value, as `Value`
 //! does.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::marker::PhantomData;
 
 use compact_str::CompactString;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de;
 use serde_json::Value;
 
 use super::engine::{AdmissionKind, Admit, DirectRequest, Mode, Operation, decide_direct};
@@ -31,62 +30,6 @@ use super::{ClusterView, READ_ANNOTATIONS, RawObject, RemoteUrlPolicy, SpecText}
 use crate::api::crd::GROUP;
 use crate::api::v1beta1::{MCPGroup, MCPRegistry, MCPServerEntry, VirtualMCPServer};
 use crate::json;
-
-/// A JSON object read member by member: [`Members::member`] reads the members it knows, every other
-/// member is read as [`Checked`].
-trait Members<'de>: Default {
-    /// Reads the value of `key` from `map` and returns `true`, or returns `false` for a key it
-    /// does not know without reading anything.
-    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
-}
-
-struct MembersVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Members<'de>> Visitor<'de> for MembersVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut out = T::default();
-        while let Some(key) = map.next_key::<Str<'de>>()? {
-            if !out.member(&key.0, &mut map)? {
-                map.next_value::<Checked>()?;
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn members<'de, D: Deserializer<'de>, T: Members<'de>>(deserializer: D) -> Result<T, D::Error> {
-    deserializer.deserialize_map(MembersVisitor(PhantomData))
-}
-
-/// [`json::read_struct!`] for a struct whose fields are all `Option`s, and `Deserialize` the same
-/// way through [`Members`], for the structs the `Value`-based decode of an object reads too.
-macro_rules! read_and_deserialize {
-    ([$($generics:tt)*] $de:lifetime, $ty:ty { $($key:literal => $field:ident),* $(,)? }) => {
-        json::read_struct!([$($generics)*] $de, $ty { optional { $($key => $field),* } });
-
-        impl<$($generics)*> Members<$de> for $ty {
-            fn member<A: MapAccess<$de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error> {
-                match key {
-                    $($key => self.$field = map.next_value()?,)*
-                    _ => return Ok(false),
-                }
-                Ok(true)
-            }
-        }
-
-        impl<$($generics)*> Deserialize<$de> for $ty {
-            fn deserialize<D: Deserializer<$de>>(deserializer: D) -> Result<Self, D::Error> {
-                members(deserializer)
-            }
-        }
-    };
-}
 
 json::read_by_serde!(Value);
 
@@ -174,22 +117,23 @@ struct Metadata {
     uid: Option<IsStr>,
 }
 
-read_and_deserialize!(['de] 'de, Metadata {
-    "annotations" => annotations,
-    "creationTimestamp" => creation_timestamp,
-    "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
-    "deletionTimestamp" => deletion_timestamp,
-    "finalizers" => finalizers,
-    "generateName" => generate_name,
-    "generation" => generation,
-    "labels" => labels,
-    "managedFields" => managed_fields,
-    "name" => name,
-    "namespace" => namespace,
-    "ownerReferences" => owner_references,
-    "resourceVersion" => resource_version,
-    "selfLink" => self_link,
-    "uid" => uid,
+json::read_struct!(['de] 'de, Metadata {
+    optional {
+        "annotations" => annotations,
+        "creationTimestamp" => creation_timestamp,
+        "deletionGracePeriodSeconds" => deletion_grace_period_seconds,
+        "deletionTimestamp" => deletion_timestamp,
+        "finalizers" => finalizers,
+        "generateName" => generate_name,
+        "generation" => generation,
+        "labels" => labels,
+        "managedFields" => managed_fields,
+        "name" => name,
+        "namespace" => namespace,
+        "ownerReferences" => owner_references,
+        "resourceVersion" => resource_version,
+        "selfLink" => self_link,
+        "uid" => uid,    }
 });
 
 impl From<Metadata> for ObjectMeta {
@@ -214,14 +158,12 @@ impl From<Metadata> for ObjectMeta {
     }
 }
 
-/// A value checked and dropped: by the [`json`] reader at byte level, without decoding it token by
-/// token, and by any other deserializer read as [`ByteShape::Read`] (the same check) and dropped.
-/// For the largest parts of a typical review that no rule reads.
+/// A value checked and dropped by the [`json`] reader at byte level, without decoding it token by
+/// token, as strictly as k8s-openapi reads it. For the largest parts of a typical review that no
+/// rule reads.
 trait ByteShape {
-    /// What the byte-level check stands for.
-    type Read: de::DeserializeOwned;
-    /// Where the value at `at` ends, checked as reading it as [`ByteShape::Read`] checks it, with at
-    /// most `depth` levels of nesting.
+    /// Where the value at `at` ends, checked as k8s-openapi reads it, with at most `depth` levels of
+    /// nesting.
     fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip;
 }
 
@@ -233,27 +175,27 @@ impl<'de, S: ByteShape> json::Read<'de> for Shaped<S> {
     }
 }
 
-impl<'de, S: ByteShape> Deserialize<'de> for Shaped<S> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        S::Read::deserialize(deserializer).map(|_| Shaped(PhantomData))
-    }
-}
-
 /// `metadata.labels`: a map of strings.
 enum Labels {}
 
 impl ByteShape for Labels {
-    type Read = StrMap;
     fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
         json::object_end(bytes, at, depth, |_, at, _| json::string_end(bytes, at))
     }
 }
 
-/// `metadata.managedFields`: a list of [`ManagedFields`].
+/// `metadata.managedFields`: a list of `ManagedFieldsEntry`s, checked as k8s-openapi reads them (their
+/// `fieldsV1` holds any JSON value).
 enum ManagedFieldsList {}
 
+/// The keys of a `ManagedFieldsEntry` that [`ManagedFieldsList`] checks (its `fieldsV1` as any value).
+#[cfg(test)]
+impl json::Keys for ManagedFieldsList {
+    const KEYS: &'static [&'static str] =
+        &["apiVersion", "fieldsType", "fieldsV1", "manager", "operation", "subresource", "time"];
+}
+
 impl ByteShape for ManagedFieldsList {
-    type Read = Vec<ManagedFields>;
     fn end(bytes: &[u8], at: usize, depth: u32) -> json::Skip {
         json::array_end(bytes, at, depth, |at, depth| {
             json::object_end(bytes, at, depth, |key, at, depth| {
@@ -276,28 +218,6 @@ impl ByteShape for ManagedFieldsList {
     }
 }
 
-/// A `ManagedFieldsEntry`, checked as k8s-openapi reads it (its `fieldsV1` holds any JSON value).
-#[derive(Default)]
-struct ManagedFields {
-    _api_version: Option<IsStr>,
-    _fields_type: Option<IsStr>,
-    _fields_v1: Option<Checked>,
-    _manager: Option<IsStr>,
-    _operation: Option<IsStr>,
-    _subresource: Option<IsStr>,
-    _time: Option<IsTime>,
-}
-
-read_and_deserialize!(['de] 'de, ManagedFields {
-    "apiVersion" => _api_version,
-    "fieldsType" => _fields_type,
-    "fieldsV1" => _fields_v1,
-    "manager" => _manager,
-    "operation" => _operation,
-    "subresource" => _subresource,
-    "time" => _time,
-});
-
 /// An `OwnerReference`, checked as k8s-openapi reads it (every member optional).
 #[derive(Default)]
 struct OwnerReference {
@@ -309,13 +229,14 @@ struct OwnerReference {
     _uid: Option<IsStr>,
 }
 
-read_and_deserialize!(['de] 'de, OwnerReference {
-    "apiVersion" => _api_version,
-    "blockOwnerDeletion" => _block_owner_deletion,
-    "controller" => _controller,
-    "kind" => _kind,
-    "name" => _name,
-    "uid" => _uid,
+json::read_struct!(['de] 'de, OwnerReference {
+    optional {
+        "apiVersion" => _api_version,
+        "blockOwnerDeletion" => _block_owner_deletion,
+        "controller" => _controller,
+        "kind" => _kind,
+        "name" => _name,
+        "uid" => _uid,    }
 });
 
 /// What the protocol checks read of an `oldObject`; the rest is checked and dropped.
@@ -333,25 +254,6 @@ impl std::ops::Deref for Str<'_> {
     type Target = str;
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Str<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl<'de> Visitor<'de> for StrVisitor {
-            type Value = Str<'de>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
     }
 }
 
@@ -373,48 +275,8 @@ impl<'de> json::Read<'de> for IsStr {
     }
 }
 
-impl<'de> Deserialize<'de> for IsStr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IsStrVisitor;
-        impl<'de> Visitor<'de> for IsStrVisitor {
-            type Value = IsStr;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<IsStr, E> {
-                Ok(IsStr)
-            }
-        }
-        deserializer.deserialize_str(IsStrVisitor)
-    }
-}
-
 /// `metadata.annotations` checked as a map of strings, keeping only [`READ_ANNOTATIONS`].
 struct ReadAnnotations(BTreeMap<String, String>);
-
-impl<'de> Deserialize<'de> for ReadAnnotations {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ReadAnnotationsVisitor;
-        impl<'de> Visitor<'de> for ReadAnnotationsVisitor {
-            type Value = ReadAnnotations;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a map of strings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ReadAnnotations, A::Error> {
-                let mut kept = BTreeMap::new();
-                while let Some(key) = map.next_key::<Str<'de>>()? {
-                    if READ_ANNOTATIONS.contains(&&*key) {
-                        kept.insert(key.0.into_owned(), map.next_value::<String>()?);
-                    } else {
-                        map.next_value::<IsStr>()?;
-                    }
-                }
-                Ok(ReadAnnotations(kept))
-            }
-        }
-        deserializer.deserialize_map(ReadAnnotationsVisitor)
-    }
-}
 
 impl<'de> json::Read<'de> for ReadAnnotations {
     fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
@@ -432,49 +294,9 @@ impl<'de> json::Read<'de> for ReadAnnotations {
     }
 }
 
-/// A map of strings, checked and dropped.
-struct StrMap;
-
-impl<'de> Deserialize<'de> for StrMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrMapVisitor;
-        impl<'de> Visitor<'de> for StrMapVisitor {
-            type Value = StrMap;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a map of strings")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrMap, A::Error> {
-                while map.next_entry::<IsStr, IsStr>()?.is_some() {}
-                Ok(StrMap)
-            }
-        }
-        deserializer.deserialize_map(StrMapVisitor)
-    }
-}
-
 /// A `Time` (`metadata.creationTimestamp`, `managedFields[].time`), checked as k8s-openapi reads
 /// it and dropped: the form the API server writes is checked by hand, anything else by jiff.
 struct IsTime;
-
-impl<'de> Deserialize<'de> for IsTime {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IsTimeVisitor;
-        impl<'de> Visitor<'de> for IsTimeVisitor {
-            type Value = IsTime;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a timestamp")
-            }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<IsTime, D::Error> {
-                deserializer.deserialize_str(self)
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<IsTime, E> {
-                if is_time(text.as_bytes()) { Ok(IsTime) } else { Err(E::custom("not a Time")) }
-            }
-        }
-        // As `Time` asks for itself, so that every deserializer answers as it answers `Time`.
-        deserializer.deserialize_newtype_struct("Time", IsTimeVisitor)
-    }
-}
 
 impl<'de> json::Read<'de> for IsTime {
     fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
@@ -618,23 +440,6 @@ fn answer<T: DirectKind>(
     Some(Reviewed::new(kind, uid.0.into_owned(), operation_text, namespace, name, decision))
 }
 
-/// Any JSON value, checked as a `Value` parse checks it and dropped: the [`json`] reader skips it
-/// as strictly as it reads (a `Value` already read was checked when it was parsed).
-#[derive(Default)]
-struct Checked;
-
-impl<'de> json::Read<'de> for Checked {
-    fn read(reader: &mut json::Reader<'de>) -> json::Result<Self> {
-        reader.skip().map(|()| Checked)
-    }
-}
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_ignored_any(de::IgnoredAny).map(|_| Checked)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -652,7 +457,7 @@ mod tests {
     fn the_metadata_readers_know_the_keys_of_k8s_openapi() {
         use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
         json::assert_keys_match::<Metadata, ObjectMeta>();
-        json::assert_keys_match::<ManagedFields, meta::ManagedFieldsEntry>();
+        json::assert_keys_match::<ManagedFieldsList, meta::ManagedFieldsEntry>();
         json::assert_keys_match::<OwnerReference, meta::OwnerReference>();
     }
 
