@@ -57,11 +57,13 @@ pub(super) fn scalars<'a>(text: &'a str, mut scalar: impl FnMut(&str, Option<&'a
     let mut reader = Reader { blocks: Vec::new(), keys: Vec::new(), path: String::with_capacity(64) };
     reader.open_block(0, false)?;
     let mut open: Option<Open> = None;
+    let mut any = false;
     for raw in text.split('\n') {
         let content = raw.trim_start_matches(' ');
         if content.trim_end_matches(' ').is_empty() || content.starts_with('#') {
             continue;
         }
+        any = true;
         let indent = raw.len() - content.len();
         let line = line(content)?;
         if let Some(node) = open.take() {
@@ -90,7 +92,8 @@ pub(super) fn scalars<'a>(text: &'a str, mut scalar: impl FnMut(&str, Option<&'a
     if let Some(node) = open {
         scalar(&reader.path, node.key, None);
     }
-    Some(())
+    // A document of blanks and comments is one null scalar to the parser: left to it.
+    any.then_some(())
 }
 
 /// The blocks open at the current line, the keys of the open mappings, and the path of the node

@@ -239,6 +239,8 @@ mod tests {
     #[test]
     fn everything_else_is_left_to_the_parser() {
         for text in [
+            "",
+            "# only a comment\n\n",
             "just text\n",
             "- a\n- b\n",
             "  a: 1\n",
